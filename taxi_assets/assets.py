@@ -1,0 +1,53 @@
+"""The pipeline's story: a month's file lands in the lake, then becomes a table in Postgres."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from taxi_assets.lake import LakeFile
+from taxi_assets.metadata import lake_file_metadata, materializations, range_summary
+from taxi_assets.partitions import month_partitions, parse_month
+from taxi_assets.resources import DataLake, TaxiSource
+from taxi_assets.schema import dagster_column_schema
+
+WAREHOUSE_POOL = "taxi_warehouse"
+
+_monthly = dict(
+    partitions_def=month_partitions,
+    # One run can carry a range of months (`asset materialize --partition-range`); each month
+    # inside it is still its own verified download and its own atomic load.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+
+
+@dg.asset(group_name="raw", kinds={"csv"}, **_monthly)
+def raw_csv(
+    context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """The month's yellow-taxi trip file from the mirror, verified and kept in the data lake."""
+    per_month = {}
+    for key in context.partition_keys:
+        lake_file, reused = source.fetch_into(lake.lake(), parse_month(key), context.log)
+        per_month[key] = lake_file_metadata(lake_file, reused)
+    if len(per_month) == 1:
+        yield dg.MaterializeResult(metadata=per_month[context.partition_keys[0]])
+        return
+    yield dg.MaterializeResult(metadata=range_summary(per_month))
+    yield from materializations(context.asset_key, per_month)
+
+
+@dg.asset(
+    deps=[raw_csv],
+    io_manager_key="warehouse",
+    group_name="warehouse",
+    kinds={"postgres"},
+    pool=WAREHOUSE_POOL,
+    metadata={
+        "dagster/column_schema": dagster_column_schema(),
+        "dagster/table_name": "yellow_taxi",
+    },
+    **_monthly,
+)
+def yellow_taxi(context: dg.AssetExecutionContext, lake: DataLake) -> list[LakeFile]:
+    """Yellow-taxi trips in Postgres: table yellow_taxi, child table yellow_taxi_YYYY_MM a month."""
+    return [lake.lake().recorded(parse_month(key)) for key in context.partition_keys]

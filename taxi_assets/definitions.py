@@ -1,0 +1,21 @@
+"""The one place that assembles taxi_assets' Definitions."""
+
+import dagster as dg
+
+from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.io_manager import PostgresIOManager
+from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+
+warehouse = PostgresResource()
+
+defs = dg.Definitions(
+    assets=[raw_csv, yellow_taxi],
+    jobs=[yellow_taxi_job],
+    schedules=[yellow_taxi_monthly_schedule],
+    resources={
+        "source": TaxiSource(),
+        "lake": DataLake(),
+        "warehouse": PostgresIOManager(postgres=warehouse),
+    },
+)

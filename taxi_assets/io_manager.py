@@ -1,0 +1,89 @@
+"""The Postgres IO manager: writes months of `yellow_taxi` atomically, reads them back typed.
+
+Shaped like Dagster's DB IO manager (a ConfigurableIOManager shell over a client and a handler
+per in-memory type), except that every month's write is one transaction (see warehouse.py).
+"""
+
+import hashlib
+
+import dagster as dg
+import pandas as pd
+from psycopg import sql
+from psycopg.types.numeric import FloatLoader
+
+from taxi_assets.errors import BadSourceFileError
+from taxi_assets.gzip_csv import inflate_chunks
+from taxi_assets.lake import LakeFile
+from taxi_assets.metadata import load_metadata, materializations, range_summary
+from taxi_assets.partitions import parse_month
+from taxi_assets.progress import Progress, counting_lines
+from taxi_assets.resources import PostgresResource
+from taxi_assets.schema import MONTH_COLUMN, WAREHOUSE_COLUMNS, pandas_dtypes
+from taxi_assets.warehouse import PARENT_TABLE, LoadStats, replace_month
+
+
+class PostgresIOManager(dg.ConfigurableIOManager):
+    """Stores lake files as monthly child tables of `yellow_taxi`; loads months as DataFrames."""
+
+    postgres: dg.ResourceDependency[PostgresResource]
+    lock_timeout_seconds: float = 10.0
+
+    def handle_output(self, context: dg.OutputContext, obj: list[LakeFile]) -> None:
+        if not (isinstance(obj, list) and all(isinstance(f, LakeFile) for f in obj)):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; the "
+                "Postgres IO manager stores a list of LakeFile (one per partition)"
+            )
+        per_month = {f.month: self._load(context, f) for f in obj}
+        if len(per_month) == 1:
+            context.add_output_metadata(next(iter(per_month.values())))
+            return
+        context.add_output_metadata(range_summary(per_month))
+        for event in materializations(context.asset_key, per_month):
+            context.log_event(event)
+
+    def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
+        month = parse_month(lake_file.month)
+        sha = hashlib.sha256()
+        progress = Progress(context.log, f"{lake_file.month} load")
+        chunks = counting_lines(inflate_chunks(lake_file.path, lake_file.where, sha), progress)
+        schema = self.postgres.schema
+        with self.postgres.connect() as conn:
+            stats: LoadStats = replace_month(
+                conn,
+                schema,
+                month,
+                _checked(chunks, sha, lake_file),
+                lake_file.rows,
+                lake_file.where,
+                self.lock_timeout_seconds,
+            )
+        context.log.info(
+            f"{lake_file.month}: {stats.rows:,} rows into {schema}.{stats.table} in "
+            f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"
+        )
+        return load_metadata(stats, schema, lake_file)
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        months = [parse_month(k) for k in context.asset_partition_keys]
+        columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in WAREHOUSE_COLUMNS)
+        query = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
+            columns,
+            sql.Identifier(self.postgres.schema, PARENT_TABLE),
+            sql.Identifier(MONTH_COLUMN.name),
+        )
+        with self.postgres.connect() as conn, conn.cursor() as cur:
+            cur.adapters.register_loader("numeric", FloatLoader)
+            cur.execute(query, (months,))
+            frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in WAREHOUSE_COLUMNS])
+        return frame.astype(pandas_dtypes())
+
+
+def _checked(chunks, sha: "hashlib._Hash", lake_file: LakeFile):
+    """Pass chunks through; after the last, fail if the file changed since it was verified."""
+    yield from chunks
+    if sha.hexdigest() != lake_file.sha256:
+        raise BadSourceFileError(
+            f"{lake_file.where} no longer matches its manifest sha256; materialize raw_csv "
+            "for this month again"
+        )

@@ -1,0 +1,54 @@
+"""Materialization metadata, with one month's own figures on each month, even in ranged runs."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+
+from taxi_assets.lake import LakeFile
+from taxi_assets.warehouse import LoadStats
+
+Metadata = Mapping[str, Any]
+
+
+def lake_file_metadata(lake_file: LakeFile, reused: bool) -> dict[str, Any]:
+    """What the lake knows about a month's file."""
+    return {
+        "dagster/row_count": lake_file.rows,
+        "dagster/uri": dg.MetadataValue.path(str(lake_file.path)),
+        "source_url": dg.MetadataValue.url(lake_file.url),
+        "bytes": lake_file.bytes,
+        "sha256": lake_file.sha256,
+        "reused_from_lake": reused,
+    }
+
+
+def load_metadata(stats: LoadStats, schema: str, lake_file: LakeFile) -> dict[str, Any]:
+    """What a month's load into the warehouse did."""
+    return {
+        "dagster/row_count": stats.rows,
+        "dagster/table_name": f"{schema}.{stats.table}",
+        "load_seconds": round(stats.seconds, 3),
+        "rows_per_second": round(stats.rows_per_second),
+        "source_sha256": lake_file.sha256,
+    }
+
+
+def materializations(
+    asset_key: dg.AssetKey, per_month: Mapping[str, Metadata]
+) -> Iterator[dg.AssetMaterialization]:
+    """One AssetMaterialization per month, so each month's latest entry holds its own figures.
+
+    Dagster records the step's single output for every month of a ranged run with the same
+    metadata; these events, logged after it, supersede that copy month by month.
+    """
+    for month, metadata in per_month.items():
+        yield dg.AssetMaterialization(asset_key=asset_key, partition=month, metadata=metadata)
+
+
+def range_summary(per_month: Mapping[str, Metadata]) -> dict[str, Any]:
+    """Metadata for a ranged run's output: which months, and the total rows."""
+    return {
+        "months": ", ".join(per_month),
+        "total_rows": sum(int(m["dagster/row_count"]) for m in per_month.values()),  # type: ignore[call-overload]
+    }

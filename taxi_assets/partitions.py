@@ -1,0 +1,51 @@
+"""The monthly calendar shared by assets, job and schedule, and strict month parsing."""
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+MONTH_FORMAT = "%Y-%m"
+FIRST_PUBLISHED_MONTH = "2019-01"
+LAST_PUBLISHED_MONTH = "2021-07"
+
+
+def _month_after(month: str) -> str:
+    first = parse_month(month)
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1).strftime(MONTH_FORMAT)
+
+
+def parse_month(key: str) -> dt.date:
+    """Parse a `YYYY-MM` partition key into the first day of that month, or raise ValueError.
+
+    Every path and SQL value is built from this date, never from the raw key, so a hostile
+    key (`../../x`, `2021-01'; drop table x;--`) is rejected before it reaches either.
+    """
+    try:
+        parsed = dt.datetime.strptime(key, MONTH_FORMAT).date()
+    except (TypeError, ValueError):
+        raise ValueError(f"partition key {key!r} is not a month of the form YYYY-MM") from None
+    if parsed.strftime(MONTH_FORMAT) != key:
+        raise ValueError(f"partition key {key!r} is not a month of the form YYYY-MM")
+    return parsed
+
+
+def monthly_partitions(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
+    """Monthly partitions keyed `YYYY-MM` from `first` through `last`, both inclusive.
+
+    Taking the last month (not an exclusive end date) avoids the lesson's trap where
+    `end_date=2021-03-28` silently dropped March.
+    """
+    return dg.MonthlyPartitionsDefinition(
+        start_date=parse_month(first).strftime(MONTH_FORMAT),
+        end_date=_month_after(last),
+        fmt=MONTH_FORMAT,
+    )
+
+
+# Partition bounds shape the asset graph itself, so they are read when the code location
+# loads (the one setting that cannot wait for resource setup).
+month_partitions = monthly_partitions(
+    os.environ.get("TAXI_FIRST_MONTH", FIRST_PUBLISHED_MONTH),
+    os.environ.get("TAXI_LAST_MONTH", LAST_PUBLISHED_MONTH),
+)

@@ -1,0 +1,74 @@
+"""Streaming a file from the mirror (https or file://), failures sorted: transient or terminal.
+
+Each attempt starts again from the original URL, so a retry never reuses an expired signed
+redirect target.
+"""
+
+import contextlib
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+import urllib3
+
+from taxi_assets.errors import NotPublishedError, TaxiError, TransientError
+from taxi_assets.gzip_csv import CHUNK_BYTES, read_chunks
+
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.HTTPError,
+)
+
+
+def file_url(base_url: str, relative: str) -> str:
+    """Join the release-tree base and a relative file path."""
+    return f"{base_url.rstrip('/')}/{relative}"
+
+
+@contextlib.contextmanager
+def open_stream(url: str, month: str, timeout: tuple[float, float]) -> Iterator[Iterator[bytes]]:
+    """Yield an iterator over the raw bytes at `url`; raise NotPublished, Taxi or Transient."""
+    if url.startswith("file://"):
+        path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+        if not path.is_file():
+            raise NotPublishedError(f"{month} is not published at {url} (no such file)")
+        yield read_chunks(path)
+        return
+    try:
+        response = requests.get(url, stream=True, timeout=timeout)
+    except _NETWORK_ERRORS as exc:
+        raise TransientError(f"{month}: cannot reach {url}: {exc}") from exc
+    with response:
+        _check_status(response, url, month)
+        yield _body(response, url, month)
+
+
+def _check_status(response: requests.Response, url: str, month: str) -> None:
+    status = response.status_code
+    if status == 404:
+        raise NotPublishedError(f"{month} is not published at {url} (HTTP 404)")
+    if status in _TRANSIENT_STATUS:
+        raise TransientError(f"{month}: {url} answered HTTP {status}")
+    if status != 200:
+        raise TaxiError(f"{month}: {url} answered HTTP {status} {response.reason}")
+
+
+def _body(response: requests.Response, url: str, month: str) -> Iterator[bytes]:
+    """The body exactly as sent (no transfer decoding), checked against Content-Length."""
+    expected = response.headers.get("Content-Length")
+    received = 0
+    try:
+        for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+            received += len(chunk)
+            yield chunk
+    except _NETWORK_ERRORS as exc:
+        raise TransientError(f"{month}: download of {url} broke off: {exc}") from exc
+    if expected is not None and received != int(expected):
+        raise TransientError(
+            f"{month}: download of {url} ended after {received:,} of {int(expected):,} bytes"
+        )

@@ -1,0 +1,1 @@
+"""Test kit: a month generator like the mirror and a loopback mirror server."""

@@ -1,0 +1,151 @@
+"""Generate yellow-taxi months exactly like the mirror's files, quirks included (DATA.md).
+
+Deterministic by seed, any size, written in chunks so memory stays flat:
+    python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
+writes mirror/yellow/yellow_tripdata_2021-03.csv.gz.
+"""
+
+import argparse
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from taxi_assets.schema import SOURCE_HEADER
+
+# Data rows of the real files (DATA.md); other months default to a small size.
+PUBLISHED_ROWS = {
+    "2021-01": 1_369_765,
+    "2021-02": 1_371_708,
+    "2021-03": 1_925_152,
+    "2019-01": 7_667_792,
+}
+CHUNK_ROWS = 100_000
+_CENTS = np.array(
+    [
+        f"{c / 100:.2f}".rstrip("0").rstrip(".") if c % 100 else str(c // 100)
+        for c in range(-20_000, 200_001)
+    ],
+    dtype=object,
+)
+_CENTS_OFFSET = 20_000
+_OUTLIER_PICKUPS = ("2008-12-31 23:02:11", "2009-01-01 00:12:40", "2088-01-24 00:15:42")
+
+
+def _money(cents: np.ndarray) -> np.ndarray:
+    """Mixed upstream number forms: `8`, `2.1`, `-0.5`, `11.8`."""
+    return _CENTS[np.clip(cents, -20_000, 200_000) + _CENTS_OFFSET]
+
+
+def _leading_dot(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Some distances are written `.20` rather than `0.20`, as upstream does."""
+    out = values.copy()
+    small = np.array([v.startswith("0.") for v in out]) & (rng.random(len(out)) < 0.5)
+    out[small] = np.array([v[1:] for v in out[small]], dtype=object)
+    return out
+
+
+def _timestamps(seconds: np.ndarray) -> np.ndarray:
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    return np.array([t.replace("T", " ") for t in text], dtype=object)
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    return values.astype(str).astype(object)
+
+
+def _chunk(month: dt.date, start: int, n: int, total: int, rng: np.random.Generator) -> list[str]:
+    month_start = np.datetime64(month, "s").astype(np.int64)
+    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    span = np.datetime64(next_month, "s").astype(np.int64) - month_start
+    pickup = month_start + rng.integers(0, span, n)
+    duration = (rng.lognormal(6.4, 0.7, n)).astype(np.int64)
+    backwards = rng.random(n) < 0.0005  # the daylight-saving night: dropoff before pickup
+    duration[backwards] = -rng.integers(60, 3600, backwards.sum())
+    position = start + np.arange(n)
+    tail = (month.year >= 2020) & (position >= total * 0.97)  # the anonymous tail rows
+    pickup[tail] -= pickup[tail] % 60
+    dropoff = pickup + duration
+    dropoff[tail] -= dropoff[tail] % 60
+    distance = np.where(rng.random(n) < 0.01, 0, rng.gamma(1.6, 180, n).astype(np.int64))
+    fare = 250 + (distance * 2.5).astype(np.int64) // 50 * 50
+    negative = rng.random(n) < 0.002
+    fare[negative] *= -1
+    extra = rng.choice([0, 50, 100, 250, 300], n)
+    mta = np.where(negative, -50, 50)
+    card = rng.random(n) < 0.7
+    tip = np.where(card, (fare * rng.uniform(0, 0.3, n)).astype(np.int64), 0)
+    tolls = np.where(rng.random(n) < 0.05, 612, 0)
+    improvement = np.where(negative, -30, 30)
+    congestion = rng.choice([0, 250], n, p=[0.1, 0.9])
+    total_cents = fare + extra + mta + tip + tolls + improvement + congestion
+
+    columns = {
+        "VendorID": _ints(rng.choice([1, 2, 6], n, p=[0.3, 0.6995, 0.0005])),
+        "tpep_pickup_datetime": _timestamps(pickup),
+        "tpep_dropoff_datetime": _timestamps(dropoff),
+        "passenger_count": _ints(rng.choice(7, n, p=[0.02, 0.7, 0.14, 0.04, 0.03, 0.04, 0.03])),
+        "trip_distance": _leading_dot(_money(distance), rng),
+        "RatecodeID": _ints(rng.choice([1, 2, 5, 99], n, p=[0.96, 0.03, 0.009, 0.001])),
+        "store_and_fwd_flag": rng.choice(np.array(["N", "Y"], dtype=object), n, p=[0.99, 0.01]),
+        "PULocationID": _ints(rng.integers(1, 266, n)),
+        "DOLocationID": _ints(rng.integers(1, 266, n)),
+        "payment_type": _ints(np.where(card, 1, rng.choice([2, 3, 4], n, p=[0.9, 0.05, 0.05]))),
+        "fare_amount": _money(fare),
+        "extra": _money(extra),
+        "mta_tax": _money(mta),
+        "tip_amount": _money(tip),
+        "tolls_amount": _money(tolls),
+        "improvement_surcharge": _money(improvement),
+        "total_amount": _money(total_cents),
+        "congestion_surcharge": _money(congestion),
+    }
+    if month < dt.date(2019, 2, 1):
+        columns["congestion_surcharge"][rng.random(n) < 0.99] = ""
+    for name in ("VendorID", "passenger_count", "RatecodeID", "store_and_fwd_flag", "payment_type"):
+        columns[name][tail] = ""
+    columns["congestion_surcharge"][tail & (rng.random(n) < 0.6)] = ""
+    outliers = np.flatnonzero(rng.random(n) < 0.0002)
+    previous_evening = f"{month - dt.timedelta(days=1):%Y-%m-%d} 23:5"
+    for k, i in enumerate(outliers):
+        choice = k % 4
+        columns["tpep_pickup_datetime"][i] = (
+            f"{previous_evening}{i % 10}:0{i % 10}" if choice == 3 else _OUTLIER_PICKUPS[choice]
+        )
+    lines = [",".join(row) for row in zip(*(columns[h] for h in SOURCE_HEADER), strict=True)]
+    for i in np.flatnonzero(rng.random(n) < 0.0005):  # exact duplicate lines are real records
+        if i > 0:
+            lines[i] = lines[i - 1]
+    return lines
+
+
+def write_month(month: str, rows: int, out_dir: Path, seed: int = 42) -> Path:
+    """Write `<out_dir>/yellow/yellow_tripdata_<month>.csv.gz` with `rows` data rows."""
+    first = dt.datetime.strptime(month, "%Y-%m").date()
+    path = out_dir / "yellow" / f"yellow_tripdata_{month}.csv.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, first.year, first.month])
+    with gzip.open(path, "wb", compresslevel=6) as handle:
+        handle.write((",".join(SOURCE_HEADER) + "\n").encode())
+        for start in range(0, rows, CHUNK_ROWS):
+            lines = _chunk(first, start, min(CHUNK_ROWS, rows - start), rows, rng)
+            handle.write(("\n".join(lines) + "\n").encode())
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("months", nargs="+", help="months as YYYY-MM")
+    parser.add_argument("--rows", type=int, help="data rows (default: the real count, else 2000)")
+    parser.add_argument("--out", type=Path, default=Path("mirror"))
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    for month in args.months:
+        rows = args.rows or PUBLISHED_ROWS.get(month, 2000)
+        path = write_month(month, rows, args.out, args.seed)
+        print(f"{path}\t{rows} rows")  # noqa: T201 - a command-line tool reports to stdout
+
+
+if __name__ == "__main__":
+    main()
