@@ -12,15 +12,17 @@ from taxi_assets.schema import dagster_column_schema
 
 WAREHOUSE_POOL = "taxi_warehouse"
 
-_monthly = dict(
+# One run can carry a range of months (`asset materialize --partition-range`); each month
+# inside it is still its own verified download and its own atomic load.
+RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
+
+
+@dg.asset(
     partitions_def=month_partitions,
-    # One run can carry a range of months (`asset materialize --partition-range`); each month
-    # inside it is still its own verified download and its own atomic load.
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=RANGE_IN_ONE_RUN,
+    group_name="raw",
+    kinds={"csv"},
 )
-
-
-@dg.asset(group_name="raw", kinds={"csv"}, **_monthly)
 def raw_csv(
     context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
@@ -37,6 +39,8 @@ def raw_csv(
 
 
 @dg.asset(
+    partitions_def=month_partitions,
+    backfill_policy=RANGE_IN_ONE_RUN,
     deps=[raw_csv],
     io_manager_key="warehouse",
     group_name="warehouse",
@@ -46,7 +50,6 @@ def raw_csv(
         "dagster/column_schema": dagster_column_schema(),
         "dagster/table_name": "yellow_taxi",
     },
-    **_monthly,
 )
 def yellow_taxi(context: dg.AssetExecutionContext, lake: DataLake) -> list[LakeFile]:
     """Yellow-taxi trips in Postgres: table yellow_taxi, child table yellow_taxi_YYYY_MM a month."""

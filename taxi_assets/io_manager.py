@@ -47,7 +47,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         sha = hashlib.sha256()
         progress = Progress(context.log, f"{lake_file.month} load")
         chunks = counting_lines(inflate_chunks(lake_file.path, lake_file.where, sha), progress)
-        schema = self.postgres.schema
+        schema = self.postgres.warehouse_schema
         with self.postgres.connect() as conn:
             stats: LoadStats = replace_month(
                 conn,
@@ -69,7 +69,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in WAREHOUSE_COLUMNS)
         query = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
             columns,
-            sql.Identifier(self.postgres.schema, PARENT_TABLE),
+            sql.Identifier(self.postgres.warehouse_schema, PARENT_TABLE),
             sql.Identifier(MONTH_COLUMN.name),
         )
         with self.postgres.connect() as conn, conn.cursor() as cur:

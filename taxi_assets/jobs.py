@@ -3,12 +3,10 @@
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.partitions import month_partitions
 
 yellow_taxi_job = dg.define_asset_job(
     "yellow_taxi_job",
     selection=dg.AssetSelection.assets(raw_csv, yellow_taxi),
-    partitions_def=month_partitions,
     description="Download one month into the lake and load it into Postgres.",
 )
 

@@ -123,7 +123,7 @@ class PostgresResource(dg.ConfigurableResource):
     _resolved_url: str | None = PrivateAttr(default=None)
 
     @property
-    def schema(self) -> str:
+    def warehouse_schema(self) -> str:
         return setting(self.schema_name, "TAXI_PG_SCHEMA", "public") or "public"
 
     def target_url(self) -> str:

@@ -27,7 +27,7 @@ class MirrorHandler(http.server.SimpleHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve_mirror(
-    root: Path, handler: type[http.server.BaseHTTPRequestHandler] = MirrorHandler, port: int = 0
+    root: Path, handler: type[http.server.SimpleHTTPRequestHandler] = MirrorHandler, port: int = 0
 ) -> Iterator[str]:
     """Serve `root` on 127.0.0.1 in a background thread; yield the base URL."""
     factory = functools.partial(handler, directory=str(root))

@@ -1,0 +1,36 @@
+# One command each: `make main` (install, load 2021-01..2021-03, print the tables),
+# `make test` (install, run every test). Also: `make dev` (the UI), `make lint`, `make bench`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install main test dev lint bench home
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+home:
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+main: install home
+	$(BIN)/dagster asset materialize -m taxi_assets --select raw_csv,yellow_taxi \
+		--partition-range 2021-01...2021-03
+	$(BIN)/python -m taxi_assets.report
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install home
+	$(BIN)/dagster dev -w workspace.yaml
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy taxi_assets taxi_testkit

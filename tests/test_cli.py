@@ -1,0 +1,50 @@
+"""The real `dagster` CLI, as CI and users run it, against the loopback mirror and Postgres."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MONTH_ROWS, count_rows
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+pytestmark = pytest.mark.cli
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DAGSTER, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_definitions_validate() -> None:
+    done = subprocess.run(
+        [DAGSTER, "definitions", "validate", "-m", "taxi_assets"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_job_execute_loads_the_tagged_month(cli_env: dict[str, str], pg_schema: str) -> None:
+    tags = json.dumps({"dagster/partition": "2021-03"})
+    done = run_cli(
+        ["job", "execute", "-m", "taxi_assets", "-j", "yellow_taxi_job", "--tags", tags], cli_env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert count_rows(pg_schema, "yellow_taxi_2021_03") == MONTH_ROWS["2021-03"]
+
+
+def test_job_execute_refuses_a_hostile_partition_key(
+    cli_env: dict[str, str], pg_schema: str, lake_dir: Path
+) -> None:
+    tags = json.dumps({"dagster/partition": "../../etc"})
+    done = run_cli(
+        ["job", "execute", "-m", "taxi_assets", "-j", "yellow_taxi_job", "--tags", tags], cli_env
+    )
+    assert done.returncode != 0
+    assert not lake_dir.exists() or not any(lake_dir.rglob("*.gz"))

@@ -1,0 +1,31 @@
+"""With no TAXI_PG_URL, the project runs on its embedded Postgres in a local folder."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.io_manager import PostgresIOManager
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from tests.conftest import MONTH_ROWS
+
+pytestmark = pytest.mark.embedded
+
+
+def test_a_month_loads_into_the_embedded_server(
+    mirror_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(tmp_path / "pgdata"))
+    postgres = PostgresResource()  # nothing configured: the embedded default
+    resources = {
+        "source": TaxiSource(base_url=mirror_url),
+        "lake": DataLake(root=str(tmp_path / "lake")),
+        "warehouse": PostgresIOManager(postgres=postgres),
+    }
+    dg.materialize([raw_csv, yellow_taxi], partition_key="2021-01", resources=resources)
+    assert "host=" in postgres.target_url() and str(tmp_path) in postgres.target_url()
+    with postgres.connect() as conn:
+        count = conn.execute("SELECT count(1) FROM yellow_taxi_2021_01").fetchone()
+    assert count == (MONTH_ROWS["2021-01"],)
+    assert (tmp_path / "pgdata" / "PG_VERSION").is_file()
