@@ -19,15 +19,10 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def test_definitions_validate() -> None:
-    done = subprocess.run(
-        [DAGSTER, "definitions", "validate", "-m", "taxi_assets"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_definitions_validate(cli_env: dict[str, str]) -> None:
+    done = run_cli(["definitions", "validate", "-m", "taxi_assets"], cli_env)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Validation successful for code location taxi_assets" in done.stdout + done.stderr
 
 
 def test_job_execute_loads_the_tagged_month(cli_env: dict[str, str], pg_schema: str) -> None:
