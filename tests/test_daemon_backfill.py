@@ -1,19 +1,17 @@
 """Backfills launched through GraphQL (`launchPartitionBackfill`, what the UI's dialog sends) and
 executed by a real `dagster-daemon` on a Postgres-backed instance."""
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import psycopg
 import pytest
-from psycopg import sql
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
+from tests.conftest import MONTH_ROWS, count_rows
 from tests.dagster_stack import DagsterStack, running_stack, wait_for
 from tests.instance_events import latest_metadata_by_month
+from tests.warehouse_probes import blocked_by, reader_holding, staging_tables, table_oid
 
 ASSETS = [raw_csv, yellow_taxi]
 MONTHS = list(MONTH_ROWS)
@@ -44,44 +42,24 @@ def materialized_by(stack: DagsterStack, backfill_id: str) -> set[tuple[str, str
     return found
 
 
-def table_oid(schema: str, table: str) -> int | None:
-    """The table's OID: a month that was replaced gets a new one."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        name = sql.Identifier(schema, table).as_string(conn)
-        return conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()[0]  # type: ignore[index]
+def run_windows(stack: DagsterStack, *backfill_ids: str) -> list[tuple[float, float]]:
+    """(start, end) of every run of the backfills, in start order."""
+    run_ids = [run.run_id for b in backfill_ids for run in backfill_runs(stack, b)]
+    with stack.instance() as instance:
+        records = instance.get_run_records(dg.RunsFilter(run_ids=run_ids))
+    return sorted((r.start_time or 0.0, r.end_time or 0.0) for r in records)
 
 
-def staging_tables(schema: str) -> list[str]:
-    with psycopg.connect(TEST_PG_URL) as conn:
-        query = "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s"
-        return [row[0] for row in conn.execute(query, (schema, "%staging%"))]
-
-
-def swap_is_waiting() -> bool:
-    """True while a taxi_assets session waits for a table lock (the swap behind the reader)."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        query = (
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE application_name = 'taxi_assets' AND wait_event_type = 'Lock'"
-        )
-        return conn.execute(query).fetchone()[0] > 0  # type: ignore[index]
-
-
-@contextlib.contextmanager
-def reader_holding(schema: str, table: str) -> Iterator[None]:
-    """A long report query's lock on the table: the month's swap must wait for it."""
-    with psycopg.connect(TEST_PG_URL) as conn, conn.transaction():
-        conn.execute(
-            sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(sql.Identifier(schema, table))
-        )
-        yield
-
-
-def test_a_graphql_backfill_lands_every_month_exact(stack: DagsterStack, pg_schema: str) -> None:
+def test_graphql_backfills_land_every_month_exact_one_run_at_a_time(
+    stack: DagsterStack, pg_schema: str
+) -> None:
     backfill_id = stack.api.launch_backfill(MONTHS, title="three months")
+    again = stack.api.launch_backfill(["2021-02"], title="February again")
     assert stack.wait_for_backfill(backfill_id) == "COMPLETED_SUCCESS", stack.log_tail()
-    runs = backfill_runs(stack, backfill_id)
-    assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS]  # single_run policy
+    assert stack.wait_for_backfill(again) == "COMPLETED_SUCCESS", stack.log_tail()
+    assert len(backfill_runs(stack, backfill_id)) == 1  # single_run policy: the range is one run
+    (first, second) = run_windows(stack, backfill_id, again)
+    assert first[1] <= second[0]  # max_concurrent_runs: 1, like max_active_runs=1
     with stack.instance() as instance:
         metadata = latest_metadata_by_month(instance, "yellow_taxi")
     for month, rows in MONTH_ROWS.items():
@@ -94,9 +72,9 @@ def test_a_cancelled_backfill_keeps_finished_months_and_retries_only_the_rest(
 ) -> None:
     dg.materialize(ASSETS, partition_key="2021-02", resources=resources)  # an earlier load
     earlier_february = table_oid(pg_schema, "yellow_taxi_2021_02")
-    with reader_holding(pg_schema, "yellow_taxi_2021_02"):  # February's swap must wait
+    with reader_holding(pg_schema, "yellow_taxi_2021_02") as reader:  # February's swap waits
         backfill_id = stack.api.launch_backfill(MONTHS, "to cancel", run_config=PATIENT_LOCKS)
-        wait_for(lambda: swap_is_waiting(), 300, stack)
+        wait_for(lambda: bool(blocked_by(reader)), 300, stack)
         stack.api.cancel_backfill(backfill_id)
         assert stack.wait_for_backfill(backfill_id) == "CANCELED"
     assert count_rows(pg_schema, "yellow_taxi_2021_01") == MONTH_ROWS["2021-01"]
