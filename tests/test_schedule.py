@@ -8,6 +8,8 @@ import pytest
 from taxi_assets import defs
 
 SCHEDULE = defs.resolve_schedule_def("yellow_taxi_job_schedule")
+# Dagster's own builder calls a method it has deprecated; nothing for us to change.
+pytestmark = pytest.mark.filterwarnings("ignore:Function `JobDefinition.run_request_for_partition`")
 
 
 def tick(at: dt.datetime) -> list[dg.RunRequest]:
