@@ -43,6 +43,14 @@ query Status($id: String!) {
     __typename ... on PartitionBackfill { status } ... on PythonError { message }
   }
 }"""
+_TARGET = """
+query Target($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { partitionNames assetSelection { path } }
+    ... on PythonError { message }
+  }
+}"""
 _REQUESTED = """
 query Requested {
   partitionBackfillsOrError(status: REQUESTED, limit: 100) {
@@ -125,12 +133,8 @@ class DagsterApi:
 
     def backfill_targets(self, backfill_id: str) -> tuple[list[str], list[str]]:
         """(months, asset names) a backfill targets."""
-        query = """query Target($id: String!) { partitionBackfillOrError(backfillId: $id) {
-          __typename ... on PartitionBackfill { partitionNames assetSelection { path } }
-          ... on PythonError { message } } }"""
-        result = self._expect(
-            self.call(query, {"id": backfill_id})["partitionBackfillOrError"], "PartitionBackfill"
-        )
+        result = self.call(_TARGET, {"id": backfill_id})["partitionBackfillOrError"]
+        result = self._expect(result, "PartitionBackfill")
         assets = ["/".join(key["path"]) for key in result["assetSelection"] or []]
         return list(result["partitionNames"] or []), assets
 

@@ -40,22 +40,26 @@ class DagsterStack:
 
     def wait_for_backfill(self, backfill_id: str, deadline_seconds: float = 300) -> str:
         """The backfill's terminal status (a deadline against hanging, not a speed check)."""
-        status = wait_for(lambda: self.api.backfill_status(backfill_id), deadline_seconds, self)
-        return status
+        seen: list[str] = []
+
+        def finished() -> bool:
+            seen.append(self.api.backfill_status(backfill_id))
+            return seen[-1] in TERMINAL_BACKFILL_STATUSES
+
+        wait_until(finished, deadline_seconds, self)
+        return seen[-1]
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs.glob("*.log"))
 
 
-def wait_for(probe: Callable[[], object], deadline_seconds: float, stack: DagsterStack) -> object:
-    """Poll `probe` until it returns a terminal backfill status or True."""
+def wait_until(condition: Callable[[], bool], deadline_seconds: float, stack: DagsterStack) -> None:
+    """Poll `condition` every second until it holds; fail with the logs if it never does."""
     end = time.monotonic() + deadline_seconds
-    while time.monotonic() < end:
-        value = probe()
-        if value is True or value in TERMINAL_BACKFILL_STATUSES:
-            return value
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError(f"gave up after {deadline_seconds}s\n{stack.log_tail()}")
         time.sleep(1)
-    raise TimeoutError(f"gave up after {deadline_seconds}s\n{stack.log_tail()}")
 
 
 def _free_port() -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from tests.conftest import MONTH_ROWS, count_rows
-from tests.dagster_stack import DagsterStack, running_stack, wait_for
+from tests.dagster_stack import DagsterStack, running_stack, wait_until
 from tests.instance_events import latest_metadata_by_month
 from tests.warehouse_probes import blocked_by, reader_holding, staging_tables, table_oid
 
@@ -74,9 +74,12 @@ def test_a_cancelled_backfill_keeps_finished_months_and_retries_only_the_rest(
     earlier_february = table_oid(pg_schema, "yellow_taxi_2021_02")
     with reader_holding(pg_schema, "yellow_taxi_2021_02") as reader:  # February's swap waits
         backfill_id = stack.api.launch_backfill(MONTHS, "to cancel", run_config=PATIENT_LOCKS)
-        wait_for(lambda: bool(blocked_by(reader)), 300, stack)
+        wait_until(lambda: bool(blocked_by(reader)), 300, stack)
         stack.api.cancel_backfill(backfill_id)
         assert stack.wait_for_backfill(backfill_id) == "CANCELED"
+    assert [run.status for run in backfill_runs(stack, backfill_id)] == [
+        dg.DagsterRunStatus.CANCELED
+    ]
     assert count_rows(pg_schema, "yellow_taxi_2021_01") == MONTH_ROWS["2021-01"]
     assert table_oid(pg_schema, "yellow_taxi_2021_02") == earlier_february  # rolled back
     assert table_oid(pg_schema, "yellow_taxi_2021_03") is None
