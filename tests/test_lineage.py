@@ -10,6 +10,7 @@ from psycopg import sql
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.marts import MART_TABLE, daily_borough_trips
+from taxi_assets.resources import TaxiSource
 from taxi_assets.zones import ZONES_TABLE, taxi_zones
 from tests.conftest import TEST_PG_URL
 from tests.crafted import lake_file, only_metadata, range_tags, read_month
@@ -68,6 +69,21 @@ def test_taxi_zones_holds_the_lookup_as_published(
     assert len(table) == metadata["dagster/row_count"].value == 265
     pd.testing.assert_frame_equal(table, expected, check_dtype=False)
     assert table.loc[table.LocationID == 265, "Zone"].item() == "NA"
+
+
+def test_a_zone_file_with_another_header_is_refused_and_the_old_lookup_stays(
+    resources: dict, pg_schema: str, mirror_dir: Path, tmp_path: Path
+) -> None:
+    dg.materialize([taxi_zones], resources=resources)
+    text = (mirror_dir / "misc" / "taxi_zone_lookup.csv").read_text()
+    drifted = tmp_path / "drifted" / "misc" / "taxi_zone_lookup.csv"
+    drifted.parent.mkdir(parents=True)
+    drifted.write_text(text.replace('"Borough"', '"borough_name"', 1).replace("EWR", "XXX"))
+    resources["source"] = TaxiSource(base_url=(tmp_path / "drifted").as_uri())
+    result = dg.materialize([taxi_zones], resources=resources, raise_on_error=False)
+    message = str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert "taxi zones" in message and "borough_name" in message and drifted.name in message
+    assert "XXX" not in set(read_table(pg_schema, ZONES_TABLE).Borough)
 
 
 def test_the_mart_matches_an_independent_pandas_computation(
