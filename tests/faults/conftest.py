@@ -21,10 +21,16 @@ CHILD = "yellow_taxi_2021_01"
 MONTH_FILE = f"yellow/yellow_tripdata_{MONTH}.csv.gz"
 
 
-def materialize(resources: dict, month: str = MONTH, assets=None) -> dg.ExecuteInProcessResult:
+def materialize(
+    resources: dict, month: str = MONTH, assets=None, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     """Run the assets for `month`, returning the result even when a step fails."""
     return dg.materialize(
-        assets or ASSETS, partition_key=month, resources=resources, raise_on_error=False
+        assets or ASSETS,
+        partition_key=month,
+        resources=resources,
+        raise_on_error=False,
+        instance=instance,
     )
 
 
