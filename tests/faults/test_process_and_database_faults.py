@@ -179,7 +179,7 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
         first_run = pool.submit(run_month, patient)
         holder = wait_for(lambda: waiting_on_lock(pg_schema, "DROP TABLE"), "run 1 at the swap")
         second_run = pool.submit(run_month, second)
-        wait_for(lambda: advisory_waiters_behind(holder[0][0]), "run 2 to wait for run 1's month lock")
+        wait_for(lambda: advisory_waiters_behind(holder[0][0]), "run 2 waiting for run 1")
         reader.rollback()
         assert first_run.result().success and second_run.result().success
     assert table_fingerprint(pg_schema, CHILD) == loaded
