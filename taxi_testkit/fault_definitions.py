@@ -21,6 +21,7 @@ from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
 
+HTTP_ATTEMPTS = 3
 STEP_RETRIES = 2
 
 
@@ -51,7 +52,7 @@ defs = dg.Definitions(
     assets=[raw_csv, yellow_taxi],
     jobs=[yellow_taxi_job, storm_job],
     resources={
-        "source": TaxiSource(max_attempts=3, first_backoff_seconds=0.05),
+        "source": TaxiSource(max_attempts=HTTP_ATTEMPTS, first_backoff_seconds=0.05),
         "lake": DataLake(),
         "warehouse": PauseAfterCommit(
             postgres=PostgresResource(), pause_marker=dg.EnvVar("TAXI_FAULT_PAUSE_MARKER")

@@ -7,6 +7,7 @@ sessions on the Postgres server; a database that goes away is a private embedded
 
 import contextlib
 import gzip
+import json
 import signal
 import socket
 import subprocess
@@ -24,12 +25,14 @@ from psycopg import sql
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
 from taxi_assets.settings import masked_url
+from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, table_fingerprint
 from tests.faults.conftest import CHILD, MONTH, MONTH_FILE, failure_message, lake_files, tables_like
 from tests.faults.conftest import materialize as run_month
 from tests.faults.processes import (
+    DAGSTER,
     advisory_waiters_behind,
     child_oid,
     copy_progress,
@@ -372,3 +375,70 @@ def counting_listener() -> Iterator[tuple[int, list]]:
 def log_messages(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> list[str]:
     """The user log messages of an in-process run."""
     return [record.user_message for record in instance.all_logs(result.run_id)]
+
+
+RUN_RETRIES = 1
+STORM_INSTANCE = f"""
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+run_retries:
+  enabled: true
+  max_retries: {RUN_RETRIES}
+  retry_on_asset_or_op_failure: true
+telemetry:
+  enabled: false
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_a_retry_storm_stays_within_its_bound(cli_env: dict, mirror_dir: Path, tmp_path) -> None:
+    home = Path(cli_env["DAGSTER_HOME"])
+    (home / "dagster.yaml").write_text(STORM_INSTANCE)
+    assert settled_runs(home) is None  # creates the storage before two processes race to
+    with serve_faulty(mirror_dir, Fault("status", status=503)) as (url, log):
+        env = {**cli_env, "TAXI_SOURCE_URL": url, "TAXI_FAULT_PAUSE_MARKER": str(tmp_path / "x")}
+        with daemon(env, tmp_path / "daemon"):
+            launch_storm(env)
+            runs = wait_for(lambda: settled_runs(home), "the runs to settle", 300, every=1)
+    assert len(runs) == 1 + RUN_RETRIES
+    assert log.count(MONTH_FILE) == HTTP_ATTEMPTS * (1 + STEP_RETRIES) * (1 + RUN_RETRIES)
+
+
+@contextlib.contextmanager
+def daemon(env: dict, log_dir: Path) -> Iterator[None]:
+    """The real dagster-daemon (run queue, run retries) serving the fault code location."""
+    log_dir.mkdir()
+    process = subprocess.Popen(
+        [f"{DAGSTER}-daemon", "run", "-m", "taxi_testkit.fault_definitions"],
+        env=env,
+        stdout=(log_dir / "daemon.txt").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        kill_group(process, signal.SIGTERM)
+        kill_group(process)  # anything the daemon left behind in its group
+
+
+def launch_storm(env: dict) -> None:
+    tags = json.dumps({"dagster/partition": MONTH})
+    launch = [DAGSTER, "job", "launch", "-m", "taxi_testkit.fault_definitions", "-j", "storm_job"]
+    done = subprocess.run([*launch, "--tags", tags], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def settled_runs(home: Path) -> list[dg.DagsterRun] | None:
+    """The runs, once all have finished and the last says it will not be retried."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = list(instance.get_runs())
+    if (
+        runs
+        and all(r.is_finished for r in runs)
+        and runs[0].tags.get("dagster/will_retry") == "false"
+    ):
+        return runs
+    return None
