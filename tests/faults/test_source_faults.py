@@ -41,13 +41,18 @@ def test_unpublished_month_fails_at_once_without_retrying(against, tmp_path: Pat
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault("status", status=500), Fault("status", status=503), Fault("drop"), Fault("reset")],
+    [
+        Fault("status", 2, status=500),
+        Fault("status", 2, status=503),
+        Fault("drop", 2),
+        Fault("reset", 2),
+    ],
     ids=["500", "503", "dropped-mid-body", "reset-mid-body"],
 )
 def test_server_errors_are_retried_with_backoff_then_succeed(
     fault: Fault, against, mirror_dir: Path, loaded: tuple, pg_schema: str, fault_lake: Path
 ) -> None:
-    with serve_faulty(mirror_dir, Fault(fault.kind, status=fault.status, failures=2)) as (url, log):
+    with serve_faulty(mirror_dir, fault) as (url, log):  # the first 2 requests fail
         result = materialize(against(url, max_attempts=3))
     assert result.success
     assert log.count(MONTH_FILE) == 3
