@@ -4,7 +4,8 @@ Every fault run uses a lake of its own, so it downloads (the loaded month's veri
 would otherwise be reused) while writing to the same warehouse schema as the loaded month.
 """
 
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +15,7 @@ import pytest
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.resources import DataLake, TaxiSource
 from tests.conftest import TEST_PG_URL, table_fingerprint
+from tests.faults.processes import kill_group, start_job
 
 ASSETS = [raw_csv, yellow_taxi]
 MONTH = "2021-01"
@@ -105,3 +107,17 @@ def against(resources: dict, fault_lake: Path) -> Callable[..., dict]:
         }
 
     return point
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[..., subprocess.Popen]]:
+    """`start_job`, with every run's process group killed at the end if a test left it."""
+    started: list[subprocess.Popen] = []
+
+    def start_and_track(*args, **kwargs) -> subprocess.Popen:
+        started.append(start_job(*args, **kwargs))
+        return started[-1]
+
+    yield start_and_track
+    for run in started:
+        kill_group(run)

@@ -23,7 +23,7 @@ from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.resources import PostgresResource
 from tests.conftest import TEST_PG_URL
 from tests.faults.conftest import MONTH, failure_message, lake_files, materialize
-from tests.faults.processes import DAGSTER, run_events, start_job, wait_for
+from tests.faults.processes import DAGSTER, run_events, wait_for
 
 HOSTILE_KEYS = ["../../x", "2021-13", "2021-01'; drop table x;--"]
 REPO = Path(__file__).resolve().parents[2]
@@ -84,10 +84,10 @@ def test_a_hostile_key_from_the_cli_is_rejected_before_any_path_or_sql(
 
 @pytest.mark.cli
 def test_a_password_never_reaches_logs_run_config_or_metadata(
-    cli_env: dict, pg_schema: str, tmp_path: Path
+    start, cli_env: dict, pg_schema: str, tmp_path: Path
 ) -> None:
     url = TEST_PG_URL.replace("postgres@", f"postgres:{PASSWORD}@")  # trust auth ignores it
-    run = start_job({**cli_env, "TAXI_PG_URL": url}, MONTH, tmp_path / "run")
+    run = start({**cli_env, "TAXI_PG_URL": url}, MONTH, tmp_path / "run")
     assert run.wait(timeout=300) == 0
     runs, _ = run_events(Path(cli_env["DAGSTER_HOME"]))
     with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:

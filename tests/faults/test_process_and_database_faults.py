@@ -40,7 +40,6 @@ from tests.faults.processes import (
     locks_held_in,
     run_events,
     sessions_of,
-    start_job,
     wait_for,
     waiting_on_lock,
 )
@@ -77,17 +76,33 @@ def reader(pg_schema: str) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+@contextlib.contextmanager
+def releasing(reader: psycopg.Connection) -> Iterator[None]:
+    """Close the reader on the way out, even when the block fails (a load held up behind it
+    would otherwise keep the thread pool waiting)."""
+    try:
+        yield
+    finally:
+        reader.close()
+
+
 def other_sessions(schema: str, reader: psycopg.Connection) -> list[tuple]:
     return [s for s in sessions_of(schema) if s[0] != reader.info.backend_pid]
 
 
 @pytest.mark.cli
 def test_killed_during_download_leaves_only_a_temporary_and_the_next_run_starts_clean(
-    cli_env: dict, big_mirror_dir: Path, lake_dir: Path, resources: dict, pg_schema: str, tmp_path
+    start,
+    cli_env: dict,
+    big_mirror_dir: Path,
+    lake_dir: Path,
+    resources: dict,
+    pg_schema: str,
+    tmp_path: Path,
 ) -> None:
     slow = Fault("slow", drip_bytes=1 << 16, drip_seconds=0.05)  # ~1.3 MB/s
     with serve_faulty(big_mirror_dir, slow) as (url, _):
-        run = start_job({**cli_env, "TAXI_SOURCE_URL": url}, MONTH, tmp_path / "run")
+        run = start({**cli_env, "TAXI_SOURCE_URL": url}, MONTH, tmp_path / "run")
         partial = wait_for(
             lambda: [p for p in lake_files(lake_dir) if ".part-" in p.name and p.stat().st_size],
             "a partial download in the lake",
@@ -104,11 +119,17 @@ def test_killed_during_download_leaves_only_a_temporary_and_the_next_run_starts_
 
 @pytest.mark.cli
 def test_killed_during_copy_postgres_rolls_back_and_the_next_run_succeeds(
-    cli_env: dict, big_mirror_url: str, loaded: tuple, resources: dict, pg_schema: str, tmp_path
+    start,
+    cli_env: dict,
+    big_mirror_url: str,
+    loaded: tuple,
+    resources: dict,
+    pg_schema: str,
+    tmp_path,
 ) -> None:
     big_lake = tmp_path / "big_lake"
     env = {**cli_env, "TAXI_SOURCE_URL": big_mirror_url, "TAXI_LAKE_DIR": str(big_lake)}
-    run = start_job(env, MONTH, tmp_path / "run")
+    run = start(env, MONTH, tmp_path / "run")
     wait_for(lambda: copy_progress(pg_schema) > 0, "COPY to show progress", every=0.005)
     kill_group(run)
     wait_for(lambda: not sessions_of(pg_schema), "the killed run's session to end")
@@ -121,7 +142,7 @@ def test_killed_during_copy_postgres_rolls_back_and_the_next_run_succeeds(
 
 @pytest.mark.cli
 def test_killed_after_commit_before_dagster_records_it_the_rerun_replaces_the_month(
-    cli_env: dict, loaded: tuple, resources: dict, pg_schema: str, tmp_path: Path
+    start, cli_env: dict, loaded: tuple, resources: dict, pg_schema: str, tmp_path: Path
 ) -> None:
     marker, before = tmp_path / "committed", child_oid(pg_schema, CHILD)
     env = {
@@ -129,7 +150,7 @@ def test_killed_after_commit_before_dagster_records_it_the_rerun_replaces_the_mo
         "TAXI_LAKE_DIR": str(tmp_path / "lake2"),
         "TAXI_FAULT_PAUSE_MARKER": str(marker),
     }
-    run = start_job(env, MONTH, tmp_path / "run", module="taxi_testkit.fault_definitions")
+    run = start(env, MONTH, tmp_path / "run", module="taxi_testkit.fault_definitions")
     wait_for(marker.exists, "the load to commit")
     assert child_oid(pg_schema, CHILD) not in (None, before)  # the new child is committed
     kill_group(run)
@@ -142,10 +163,10 @@ def test_killed_after_commit_before_dagster_records_it_the_rerun_replaces_the_mo
 
 @pytest.mark.cli
 def test_a_terminated_run_is_canceled_and_leaves_no_session_holding_locks(
-    cli_env: dict, loaded: tuple, reader: psycopg.Connection, pg_schema: str, tmp_path: Path
+    start, cli_env: dict, loaded: tuple, reader: psycopg.Connection, pg_schema: str, tmp_path: Path
 ) -> None:
     home = Path(cli_env["DAGSTER_HOME"])
-    run = start_job({**cli_env, "TAXI_LAKE_DIR": str(tmp_path / "lake2")}, MONTH, tmp_path / "run")
+    run = start({**cli_env, "TAXI_LAKE_DIR": str(tmp_path / "lake2")}, MONTH, tmp_path / "run")
     wait_for(lambda: waiting_on_lock(pg_schema, "DROP TABLE"), "the swap to wait for the reader")
     terminate_like_the_ui(home, run)
     assert run.wait(timeout=60) != 0
@@ -178,13 +199,12 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
         "warehouse": PostgresIOManager(postgres=postgres, lock_timeout_seconds=60.0),
     }
     second = {**patient, "lake": DataLake(root=str(tmp_path / "lake2"))}
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(2) as pool, releasing(reader):
         first_run = pool.submit(run_month, patient)
         holder = wait_for(lambda: waiting_on_lock(pg_schema, "DROP TABLE"), "run 1 at the swap")
         second_run = pool.submit(run_month, second)
         wait_for(lambda: advisory_waiters_behind(holder[0][0]), "run 2 waiting for run 1")
-        reader.rollback()
-        assert first_run.result().success and second_run.result().success
+    assert first_run.result().success and second_run.result().success
     assert table_fingerprint(pg_schema, CHILD) == loaded
     assert tables_like(pg_schema, "yellow_taxi_%") == [CHILD]
 
@@ -273,22 +293,19 @@ def fingerprint_at(url: str) -> tuple:
 def swap_held_up(url: str, resources: dict, instance=None) -> Iterator[Future]:
     """A load of MONTH running in a thread, held at its swap by a reader's open transaction."""
     reader = psycopg.connect(url)
-    reader.execute(f"SELECT count(*) FROM {CHILD}")
-    with ThreadPoolExecutor(1) as pool:
+    reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(CHILD)))
+    with ThreadPoolExecutor(1) as pool, releasing(reader):
         load = pool.submit(run_month, resources, instance=instance)
-        wait_for(
-            lambda: (
-                psycopg.connect(url, autocommit=True)
-                .execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'DROP TABLE%%'"
-                )
-                .fetchall()
-            ),
-            "the load to wait at the swap",
-        )
+        wait_for(lambda: _waiting_at_swap(url), "the load to wait at the swap")
         yield load
-    reader.close()
+
+
+def _waiting_at_swap(url: str) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'DROP TABLE%%'"
+        ).fetchall()
 
 
 @pytest.mark.embedded
