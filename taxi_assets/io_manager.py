@@ -16,7 +16,7 @@ from pydantic import Field
 from taxi_assets.errors import BadSourceFileError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
-from taxi_assets.metadata import load_metadata, materializations, range_summary
+from taxi_assets.metadata import load_metadata, range_summary
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource, _retrying
@@ -48,8 +48,10 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata(next(iter(per_month.values())))
             return
         context.add_output_metadata(range_summary(per_month))
-        for event in materializations(context.asset_key, per_month):
-            context.log_event(event)
+        # Events logged here would precede, and so be superseded by, the materializations
+        # Dagster records after handle_output; partition-scoped metadata lands in those.
+        for month, metadata in per_month.items():
+            context.step_context.add_asset_metadata(metadata, partition_key=month)
 
     def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
         """Load one month, retrying transient failures with bounded backoff and jitter."""
