@@ -40,6 +40,7 @@ class PauseAfterCommit(PostgresIOManager):
 storm_job = dg.define_asset_job(
     "storm_job",
     selection=[raw_csv],
+    executor_def=dg.in_process_executor,  # step retries without a new process each time
     op_retry_policy=dg.RetryPolicy(
         max_retries=STEP_RETRIES,
         delay=0.2,
