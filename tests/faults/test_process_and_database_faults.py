@@ -212,6 +212,11 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
 def test_several_months_at_once_all_succeed_without_deadlock(
     resources: dict, pg_schema: str
 ) -> None:
+    """Concurrent runs, one per month, as a backfill with run concurrency above 1 makes them.
+
+    (A backfill under BackfillPolicy.single_run is one run loading its months in turn, so the
+    concurrency that matters is between runs: here, runs in threads, each on its own sessions.)
+    """
     with ThreadPoolExecutor(len(MONTH_ROWS)) as pool:
         results = list(pool.map(lambda m: run_month(resources, m), MONTH_ROWS))
     assert all(r.success for r in results)
