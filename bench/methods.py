@@ -160,6 +160,6 @@ def ui_figures(instance: dg.DagsterInstance, month: str) -> dict:
 
 
 UI_KEYS = {
-    "raw_csv": ("download_seconds", "download_mb_per_second", "bytes"),
+    "raw_csv": ("download_seconds", "download_mb_per_second", "download_rows_per_second"),
     "yellow_taxi": ("load_seconds", "rows_per_second", "dagster/row_count"),
 }

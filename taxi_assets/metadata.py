@@ -23,6 +23,7 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dic
         "reused_from_lake": reused,
         f"{timing}_seconds": round(seconds, 3),
         f"{timing}_mb_per_second": round(lake_file.bytes / 1e6 / max(seconds, 1e-9), 1),
+        f"{timing}_rows_per_second": round(lake_file.rows / max(seconds, 1e-9)),
     }
 
 

@@ -65,6 +65,7 @@ def test_raw_csv_records_download_then_verify_time(resources: dict) -> None:
     downloaded = first.asset_materializations_for_node("raw_csv")[0].metadata
     reused = again.asset_materializations_for_node("raw_csv")[0].metadata
     assert downloaded["download_mb_per_second"].value > 0
+    assert downloaded["download_rows_per_second"].value > 0
     assert downloaded["download_seconds"].value > 0 and "download_seconds" not in reused
     assert reused["verify_seconds"].value > 0
     loaded = first.asset_materializations_for_node("yellow_taxi")[0].metadata
