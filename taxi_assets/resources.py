@@ -16,7 +16,7 @@ import tenacity
 from pydantic import Field, PrivateAttr
 
 from taxi_assets.embedded import start_embedded_postgres
-from taxi_assets.errors import TransientError
+from taxi_assets.errors import TaxiError, TransientError
 from taxi_assets.lake import Lake, LakeFile
 from taxi_assets.progress import Progress
 from taxi_assets.settings import (
@@ -28,8 +28,6 @@ from taxi_assets.settings import (
     setting,
 )
 from taxi_assets.source import file_url, open_stream
-
-_STALE_TEMP_SECONDS = 300.0
 
 
 def _retrying(attempts: int, first_wait: float, max_wait: float, on: type[BaseException] | tuple):
@@ -84,22 +82,45 @@ class TaxiSource(dg.ConfigurableResource):
         if existing is not None:
             log.info(f"{month:%Y-%m}: reusing verified {existing.path}")
             return existing, True
-        lake.remove_stale_temporaries(month, _STALE_TEMP_SECONDS)
+        lake.remove_abandoned_temporaries(month)
         url = self.url_for(lake.relative_path(month))
         retrying = _retrying(
             self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
         )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        log.warning(
+                            f"{month:%Y-%m}: attempt {attempt.retry_state.attempt_number} "
+                            f"of {self.max_attempts} for {url}"
+                        )
+                    progress = Progress(log, f"{month:%Y-%m} download")
+                    timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
+                    with open_stream(url, f"{month:%Y-%m}", timeout) as chunks:
+                        return lake.store(month, url, chunks, progress.update), False
+        except TransientError as exc:
+            raise TransientError(
+                f"{exc}; gave up after {self.max_attempts} attempts (the lake and the warehouse "
+                "are unchanged): materialize the month again once the mirror answers"
+            ) from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def fetch_small(self, relative_path: str, what: str, max_bytes: int) -> tuple[str, bytes]:
+        """The URL and whole body of a small file (the zone lookup), with the same retries."""
+        url = self.url_for(relative_path)
+        timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
+        retrying = _retrying(
+            self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
+        )
         for attempt in retrying:
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    log.warning(
-                        f"{month:%Y-%m}: attempt {attempt.retry_state.attempt_number} "
-                        f"of {self.max_attempts} for {url}"
-                    )
-                progress = Progress(log, f"{month:%Y-%m} download")
-                timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
-                with open_stream(url, f"{month:%Y-%m}", timeout) as chunks:
-                    return lake.store(month, url, chunks, progress.update), False
+            with attempt, open_stream(url, what, timeout) as chunks:
+                body = bytearray()
+                for chunk in chunks:
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise TaxiError(f"{what}: {url} is larger than {max_bytes:,} bytes")
+                return url, bytes(body)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
