@@ -19,14 +19,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "ui"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(mirror_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """deploy/run-stack.sh serving the loopback mirror's months; stopped (and checked) after."""
+    """deploy/run-stack.sh serving the loopback mirror's months; stopped (and checked for
+    leftover processes) when the last test of tests/deploy is done."""
     with running_stack(mirror_url, tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
