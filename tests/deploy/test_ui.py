@@ -4,16 +4,19 @@ Each step saves a screenshot under test-output/ui/<test>/; a console error fails
 Only raw_csv and yellow_taxi are named, so assets added downstream do not break these tests.
 """
 
+import re
+
 import dagster as dg
 import pytest
 
 from taxi_assets import defs
+from taxi_assets.partitions import month_partitions
 from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import Stack, launch_month, loaded_months, warehouse_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
 RUN_MS = 300_000
-MONTHS_IN_CALENDAR = 31
+MONTHS_IN_CALENDAR = len(month_partitions.get_partition_keys())
 
 
 def asset_node(page, name: str):
@@ -41,19 +44,43 @@ def test_asset_graph_shows_raw_csv_feeding_yellow_taxi(page, stack: Stack, scree
         screenshot(f"downstream-of-{name}")
 
 
-def test_materialize_a_month_from_the_partition_dialog(page, stack: Stack, screenshot) -> None:
+def open_partition_dialog(page, stack: Stack, months: str) -> None:
+    """Open the partition dialog from yellow_taxi's upstream graph and select `months`."""
     page.goto(f"{stack.web_url}/assets/yellow_taxi?view=lineage&lineageScope=upstream")
     page.get_by_role("button", name="Materialize all…").last.click()
-    months = page.get_by_role("dialog").get_by_placeholder("ex: 2019-01")
-    months.fill("2021-01")
-    months.press("Enter")
+    selection = page.get_by_role("dialog").get_by_placeholder("ex: 2019-01")
+    selection.fill(months)
+    selection.press("Enter")
+
+
+def final_status(page, statuses: str) -> str:
+    """Wait until the page's status tag shows one of `statuses` (a regex alternation)."""
+    tag = page.locator(".BaseTag").filter(has_text=re.compile(f"^({statuses})$")).first
+    tag.wait_for(timeout=RUN_MS)
+    return tag.inner_text()
+
+
+def test_materialize_a_month_from_the_partition_dialog(page, stack: Stack, screenshot) -> None:
+    open_partition_dialog(page, stack, "2021-01")
     screenshot("partition-dialog")
     page.get_by_role("dialog").get_by_role("button", name="Launch 1 run").click()
     page.get_by_text("Launched run").wait_for()
-    page.get_by_role("link", name="View").first.click()
-    page.get_by_text("Success", exact=True).first.wait_for(timeout=RUN_MS)
+    page.get_by_role("link", name="View").first.click()  # the toast's link to the run
+    assert final_status(page, "Success|Failure|Canceled") == "Success"
     screenshot("run-succeeded")
     assert warehouse_count(stack, "yellow_taxi_2021_01") == MONTH_ROWS["2021-01"]
+
+
+def test_backfill_a_range_from_the_partition_dialog(page, stack: Stack, screenshot) -> None:
+    open_partition_dialog(page, stack, "[2021-02...2021-03]")
+    screenshot("backfill-dialog")
+    page.get_by_role("dialog").get_by_role("button", name="Launch backfill").click()
+    page.get_by_text("Created backfill").wait_for()
+    page.get_by_role("link", name="View").first.click()  # the toast's link to the backfill
+    assert final_status(page, "Succeeded|Failed|Canceled") == "Succeeded"
+    screenshot("backfill-succeeded")
+    for month in ("2021-02", "2021-03"):
+        assert warehouse_count(stack, f"yellow_taxi_{month.replace('-', '_')}") == MONTH_ROWS[month]
 
 
 def test_partitions_view_shows_materialized_and_missing_months(
