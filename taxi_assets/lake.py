@@ -4,15 +4,18 @@ A file only ever gets its final name by an atomic rename after the whole stream 
 and it is trusted later only while it still matches its manifest.
 """
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from taxi_assets.errors import TaxiError
+from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
 from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
 
 _TEMP_MARK = ".part-"
@@ -60,7 +63,10 @@ class Lake:
         entry = self._read_manifest(path)
         if entry is None or not path.is_file() or path.stat().st_size != entry.bytes:
             return None
-        facts = verify_file(path, entry.where, self.max_uncompressed_bytes)
+        try:
+            facts = verify_file(path, entry.where, self.max_uncompressed_bytes)
+        except BadSourceFileError:  # corrupted since it was verified: download it again
+            return None
         if (facts.sha256, facts.rows) != (entry.sha256, entry.rows):
             return None
         return entry
@@ -94,51 +100,71 @@ class Lake:
         path = self.path_for(month)
         path.parent.mkdir(parents=True, exist_ok=True)
         where = f"{month:%Y-%m} ({url})"
-        temp = path.with_name(f"{path.name}{_TEMP_MARK}{uuid.uuid4().hex}")
-        try:
-            facts = self._write_verified(temp, chunks, where, on_progress)
+        with _live_temporary(path) as (temp, handle):
+            facts = self._write_verified(handle, chunks, where, on_progress)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
             os.replace(temp, path)
-            self._write_manifest(entry)
-        finally:
-            temp.unlink(missing_ok=True)
+        self._write_manifest(entry)
         _fsync_dir(path.parent)
         return entry
 
     def _write_verified(
-        self, temp: Path, chunks: Iterable[bytes], where: str, on_progress: Callable[[int], None]
+        self,
+        handle: BinaryIO,
+        chunks: Iterable[bytes],
+        where: str,
+        on_progress: Callable[[int], None],
     ) -> FileFacts:
         verifier = GzipCsvVerifier(where, self.max_uncompressed_bytes)
         written = 0
-        with temp.open("wb") as handle:
-            for chunk in chunks:
-                verifier.feed(chunk)
-                handle.write(chunk)
-                written += len(chunk)
-                on_progress(written)
-            handle.flush()
-            os.fsync(handle.fileno())
+        for chunk in chunks:
+            verifier.feed(chunk)
+            handle.write(chunk)
+            written += len(chunk)
+            on_progress(written)
+        handle.flush()
+        os.fsync(handle.fileno())
         return verifier.finish()
 
     def _write_manifest(self, entry: LakeFile) -> None:
         record = {key: value for key, value in asdict(entry).items() if key != "path"}
         target = self.manifest_path(entry.path)
-        temp = target.with_name(f"{target.name}{_TEMP_MARK}{uuid.uuid4().hex}")
-        temp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(temp, target)
+        with _live_temporary(target) as (temp, handle):
+            handle.write((json.dumps(record, indent=2) + "\n").encode())
+            handle.flush()
+            os.replace(temp, target)
 
-    def remove_stale_temporaries(self, month: dt.date, older_than_seconds: float) -> int:
-        """Delete temporary files a killed run left for this month; return how many."""
+    def remove_abandoned_temporaries(self, month: dt.date) -> int:
+        """Delete the month's temporary files whose writer is gone (a killed run's).
+
+        A live writer holds a lock on its temporary file; the kernel drops it when the process
+        dies, even by kill -9, so an unlocked temporary belongs to no one.
+        """
         path = self.path_for(month)
-        if not path.parent.is_dir():
-            return 0
-        cutoff = dt.datetime.now().timestamp() - older_than_seconds
-        stale = [
-            p for p in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if p.stat().st_mtime < cutoff
-        ]
-        for p in stale:
-            p.unlink(missing_ok=True)
-        return len(stale)
+        removed = 0
+        for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if path.parent.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError), temp.open("rb") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live download is writing it
+                temp.unlink()
+                removed += 1
+        return removed
+
+
+@contextlib.contextmanager
+def _live_temporary(final: Path) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new temporary file beside `final`, locked while this process writes and renames it."""
+    temp = final.with_name(f"{final.name}{_TEMP_MARK}{uuid.uuid4().hex}")
+    try:
+        with temp.open("xb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if os.fstat(handle.fileno()).st_nlink == 0:  # a cleaner took it in the instant before
+                raise TransientError(f"{temp} was removed as abandoned before it was locked")
+            yield temp, handle
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:
