@@ -4,8 +4,8 @@
 # and deploy/workspace.yaml. Stop it with Ctrl-C or SIGTERM: it stops all three and waits.
 #
 #   export DAGSTER_HOME=$PWD/.dagster_stack DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_PORT=5432 \
-#          DAGSTER_PG_DB=dagster DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=...
-#   export TAXI_PG_URL=postgresql://warehouse:...@127.0.0.1:5432/warehouse
+#          DAGSTER_PG_DB=dagster DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=<password>
+#   export TAXI_PG_URL=postgresql://warehouse:<password>@127.0.0.1:5432/warehouse
 #   deploy/run-stack.sh       # UI on http://127.0.0.1:3000
 #
 # Optional: DAGSTER_GRPC_PORT (4000), DAGSTER_WEBSERVER_HOST (127.0.0.1),
