@@ -1,7 +1,10 @@
 """The data lake: verified files under their final names, each with a manifest entry beside it.
 
-A file only ever gets its final name by an atomic rename after the whole stream was verified,
-and it is trusted later only while it still matches its manifest.
+A file only ever gets its final name after the whole stream was verified under a temporary name,
+and it is trusted later only while it still matches its manifest. The root is a local folder
+(atomic rename, fsync) or an object store URL such as `s3://bucket/prefix` (a universal-pathlib
+path: a single PUT is atomic, and the final key is made by a server-side copy of the verified
+temporary key, which is deleted afterwards).
 """
 
 import datetime as dt
@@ -11,11 +14,17 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from taxi_assets.errors import TaxiError
 from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
 
+if TYPE_CHECKING:
+    from upath import UPath
+
 _TEMP_MARK = ".part-"
+# A local folder, or a universal-pathlib path on an object store (same pathlib interface).
+LakePath: TypeAlias = "Path | UPath"
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,7 @@ class LakeFile:
     """A verified month in the lake, as its manifest records it."""
 
     month: str
-    path: Path
+    path: LakePath
     url: str
     bytes: int
     sha256: str
@@ -36,22 +45,22 @@ class LakeFile:
 
 
 class Lake:
-    """Paths, manifests and atomic writes under one root folder."""
+    """Paths, manifests and atomic writes under one root folder or object store prefix."""
 
-    def __init__(self, root: Path, max_uncompressed_bytes: int) -> None:
+    def __init__(self, root: LakePath, max_uncompressed_bytes: int) -> None:
         self.root = root
         self.max_uncompressed_bytes = max_uncompressed_bytes
 
-    def path_for(self, month: dt.date) -> Path:
+    def path_for(self, month: dt.date) -> LakePath:
         """`<root>/yellow/yellow_tripdata_YYYY-MM.csv.gz`, built from a parsed date only."""
-        return self.root / "yellow" / f"yellow_tripdata_{month:%Y-%m}.csv.gz"
+        return self.root / self.relative_path(month)
 
     def relative_path(self, month: dt.date) -> str:
-        """The same path relative to the root: also the path under the mirror's base URL."""
-        return self.path_for(month).relative_to(self.root).as_posix()
+        """The path relative to the root: also the path under the mirror's base URL."""
+        return f"yellow/yellow_tripdata_{month:%Y-%m}.csv.gz"
 
     @staticmethod
-    def manifest_path(path: Path) -> Path:
+    def manifest_path(path: LakePath) -> LakePath:
         return path.with_name(path.name + ".manifest.json")
 
     def verified(self, month: dt.date) -> LakeFile | None:
@@ -76,7 +85,7 @@ class Lake:
             )
         return entry
 
-    def _read_manifest(self, path: Path) -> LakeFile | None:
+    def _read_manifest(self, path: LakePath) -> LakeFile | None:
         try:
             raw = json.loads(self.manifest_path(path).read_text())
             return LakeFile(**{**raw, "path": path})
@@ -90,23 +99,28 @@ class Lake:
         chunks: Iterable[bytes],
         on_progress: Callable[[int], None] = lambda _: None,
     ) -> LakeFile:
-        """Write `chunks` to a temporary name, verify them, then rename into place atomically."""
+        """Write `chunks` to a temporary name, verify them, then give them the final name."""
         path = self.path_for(month)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if _is_local(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
         where = f"{month:%Y-%m} ({url})"
         temp = path.with_name(f"{path.name}{_TEMP_MARK}{uuid.uuid4().hex}")
         try:
             facts = self._write_verified(temp, chunks, where, on_progress)
+            _check_stored_size(temp, facts.bytes, where)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
-            os.replace(temp, path)
+            _publish(temp, path)
             self._write_manifest(entry)
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
         return entry
 
     def _write_verified(
-        self, temp: Path, chunks: Iterable[bytes], where: str, on_progress: Callable[[int], None]
+        self,
+        temp: LakePath,
+        chunks: Iterable[bytes],
+        where: str,
+        on_progress: Callable[[int], None],
     ) -> FileFacts:
         verifier = GzipCsvVerifier(where, self.max_uncompressed_bytes)
         written = 0
@@ -116,16 +130,20 @@ class Lake:
                 handle.write(chunk)
                 written += len(chunk)
                 on_progress(written)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if _is_local(temp):
+                handle.flush()
+                os.fsync(handle.fileno())
         return verifier.finish()
 
     def _write_manifest(self, entry: LakeFile) -> None:
         record = {key: value for key, value in asdict(entry).items() if key != "path"}
         target = self.manifest_path(entry.path)
         temp = target.with_name(f"{target.name}{_TEMP_MARK}{uuid.uuid4().hex}")
-        temp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(temp, target)
+        try:
+            temp.write_text(json.dumps(record, indent=2) + "\n")
+            _publish(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
 
     def remove_stale_temporaries(self, month: dt.date, older_than_seconds: float) -> int:
         """Delete temporary files a killed run left for this month; return how many."""
@@ -139,6 +157,30 @@ class Lake:
         for p in stale:
             p.unlink(missing_ok=True)
         return len(stale)
+
+
+def _is_local(path: LakePath) -> bool:
+    return isinstance(path, Path)
+
+
+def _check_stored_size(temp: LakePath, expected: int, where: str) -> None:
+    """The stored temporary object holds every byte that was verified (an object store check)."""
+    stored = temp.stat().st_size
+    if stored != expected:
+        raise TaxiError(f"{where}: {temp} holds {stored:,} bytes after writing {expected:,}")
+
+
+def _publish(temp: LakePath, final: LakePath) -> None:
+    """Give verified `temp` its final name: local atomic rename + fsync, else server-side copy.
+
+    On an object store the copy is one request that makes the final key appear whole (a copy is
+    atomic; the caller then deletes the temporary key).
+    """
+    if isinstance(temp, Path) and isinstance(final, Path):
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+        return
+    temp.fs.copy(temp.path, final.path)  # type: ignore[union-attr]
 
 
 def _fsync_dir(folder: Path) -> None:
