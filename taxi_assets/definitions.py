@@ -3,6 +3,7 @@
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.executor import default_executor
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
@@ -18,4 +19,5 @@ defs = dg.Definitions(
         "lake": DataLake(),
         "warehouse": PostgresIOManager(postgres=warehouse),
     },
+    executor=default_executor(),  # TAXI_EXECUTOR=celery: steps go to Celery workers
 )

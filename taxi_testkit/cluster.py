@@ -1,0 +1,155 @@
+"""A small Celery deployment on this machine, for tests and the benchmark: a Dagster instance on
+a throwaway Postgres database, and `dagster-celery` workers started with the stock command.
+
+    with throwaway_database(admin_url) as db_url, CeleryWorkers(env, logs) as workers:
+        home = write_instance(tmp / "home", db_url)
+        workers.start("w1"); workers.start("w2")
+
+Every worker is its own process group, so stopping (or killing) one reaches its Celery pool.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import yaml
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_READY_SECONDS = 120.0
+
+
+@contextlib.contextmanager
+def throwaway_database(admin_url: str) -> Iterator[str]:
+    """Create a database on the server of `admin_url`; yield its URL; drop it afterwards."""
+    name = f"dagster_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def write_instance(home: Path, storage_url: str, max_runtime_seconds: int = 0) -> Path:
+    """A DAGSTER_HOME whose instance keeps runs, events and schedules in Postgres.
+
+    Workers and runs must share it: a worker reads the run and writes the step's events there.
+    Dagster's Postgres storage speaks psycopg2 (its `NOTIFY` fails through psycopg 3).
+    """
+    url = make_url(storage_url).set(drivername="postgresql+psycopg2")
+    config: dict = {
+        "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
+        "telemetry": {"enabled": False},
+    }
+    if max_runtime_seconds:
+        config["run_monitoring"] = {
+            "enabled": True,
+            "max_runtime_seconds": max_runtime_seconds,
+            "poll_interval_seconds": 5,
+        }
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
+
+
+class CeleryWorkers:
+    """Starts `dagster-celery worker start -n NAME -y celery.yaml -A dagster_celery.app` from the
+    repository root, one task at a time each; stops every worker it started on exit."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        bin_dir = str(Path(sys.executable).parent)
+        self.env = {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"}
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> "CeleryWorkers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def start(self, name: str, concurrency: int = 1) -> subprocess.Popen:
+        """Start a worker and wait until Celery reports it ready."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path(name)
+        command = [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start"]
+        command += ["-n", name, "-y", "celery.yaml", "-A", "dagster_celery.app"]
+        command += ["--", f"--concurrency={concurrency}"]
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes[name] = process
+        self._wait_ready(name, process)
+        return process
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"worker-{name}.log"
+
+    def group_of(self, pid: int) -> str | None:
+        """The name of the worker whose process group holds `pid`, if any."""
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            return None
+        return next((n for n, p in self.processes.items() if p.pid == group), None)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a worker and its pool at once, as a lost machine would vanish."""
+        process = self.processes.pop(name)
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop(self, name: str) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL if the worker does not exit in 30 s."""
+        process = self.processes.pop(name)
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout=30)
+        _signal_group(process, signal.SIGKILL)  # any pool process left behind
+
+    def _wait_ready(self, name: str, process: subprocess.Popen) -> None:
+        deadline = time.monotonic() + _READY_SECONDS
+        while time.monotonic() < deadline:
+            text = self.log_path(name).read_text(errors="replace")
+            if " ready." in text:
+                return
+            if process.poll() is not None:
+                raise RuntimeError(f"worker {name} exited early:\n{text[-3000:]}")
+            time.sleep(0.3)
+        raise RuntimeError(f"worker {name} not ready in {_READY_SECONDS:.0f}s")
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def purge_queue(broker_url: str, queue: str = "dagster") -> int:
+    """Drop the tasks waiting in `queue` (left by a run whose workers were all killed)."""
+    from kombu import Connection
+
+    with Connection(broker_url) as conn:
+        try:
+            return conn.default_channel.queue_purge(queue) or 0
+        except Exception:  # the queue does not exist yet: nothing to purge
+            return 0

@@ -1,0 +1,196 @@
+"""Steps on dagster-celery workers (the local RabbitMQ), the lake on the loopback S3 store.
+
+One deployment for the module: a Postgres-backed instance, two workers started with the stock
+command, TAXI_EXECUTOR=celery. The tests run in order: the kill test leaves one worker.
+"""
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg
+import pytest
+import s3fs
+from psycopg import sql
+
+from taxi_testkit.cluster import (
+    REPO_ROOT,
+    CeleryWorkers,
+    purge_queue,
+    throwaway_database,
+    write_instance,
+)
+from taxi_testkit.generate import write_month
+from taxi_testkit.mirror import serve_mirror
+from taxi_testkit.objectstore import aws_env
+from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
+
+pytestmark = [pytest.mark.cli, pytest.mark.slow]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+BROKER = "pyamqp://guest@127.0.0.1:5672//"
+BIG_MONTH, BIG_ROWS = "2021-04", 600_000  # long enough to kill a worker during its COPY
+ADMIN_URL = TEST_PG_URL.rsplit("/", 1)[0] + "/postgres"
+
+
+@dataclass
+class Deployment:
+    env: dict[str, str]
+    home: Path
+    schema: str
+    bucket: str
+    workers: CeleryWorkers
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def execute(self, month: str) -> subprocess.Popen:
+        """`dagster job execute` of one month, as a user would type it."""
+        tags = json.dumps({"dagster/partition": month})
+        args = ["job", "execute", "-m", "taxi_assets", "-j", "yellow_taxi_job", "--tags", tags]
+        return subprocess.Popen(
+            [DAGSTER, *args], env=self.env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def events(self, month: str, kind: dg.DagsterEventType) -> list[dg.EventLogEntry]:
+        with self.instance() as instance:
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": month}))
+            return instance.all_logs(runs[0].run_id, of_type=kind) if runs else []
+
+    def step_workers(self, month: str, step: str) -> list[str]:
+        """The worker each attempt of `step` ran on, as the Celery task recorded it."""
+        prefix = f"[CeleryExecutor] Executing steps {step} in celery worker"
+        events = self.events(month, dg.DagsterEventType.ENGINE_EVENT)
+        return [
+            str(e.dagster_event.engine_event_data.metadata["Celery worker"].value).split("@")[0]
+            for e in events
+            if e.dagster_event and e.dagster_event.message == prefix
+        ]
+
+    def step_processes(self, month: str) -> list[str | None]:
+        """For every step start of `month`: the live worker whose process group emitted it."""
+        starts = self.events(month, dg.DagsterEventType.STEP_START)
+        return [self.workers.group_of(e.dagster_event.pid or 0) for e in starts if e.dagster_event]
+
+
+@pytest.fixture(scope="module")
+def deployment(object_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    tmp = tmp_path_factory.mktemp("celery")
+    for month, rows in {**MONTH_ROWS, BIG_MONTH: BIG_ROWS}.items():
+        write_month(month, rows, tmp / "mirror")
+    suffix = uuid.uuid4().hex[:10]
+    schema, bucket = f"test_celery_{suffix}", f"celery-{suffix}"
+    fs = s3fs.S3FileSystem(endpoint_url=object_store, key="testing", secret="testing")
+    fs.mkdir(bucket)
+    purge_queue(BROKER)
+    with (
+        serve_mirror(tmp / "mirror") as mirror,
+        throwaway_database(ADMIN_URL) as storage_url,
+        _schema(schema),
+    ):
+        env = {
+            **_clean_env(),
+            **aws_env(object_store),
+            "DAGSTER_HOME": str(write_instance(tmp / "home", storage_url)),
+            "TAXI_EXECUTOR": "celery",
+            "TAXI_CELERY_BROKER": BROKER,
+            "TAXI_SOURCE_URL": mirror,
+            "TAXI_LAKE_DIR": f"s3://{bucket}/lake",
+            "TAXI_PG_URL": TEST_PG_URL,
+            "TAXI_PG_SCHEMA": schema,
+        }
+        with CeleryWorkers(env, tmp / "logs") as workers:
+            workers.start("w1")
+            workers.start("w2")
+            yield Deployment(env, tmp / "home", schema, bucket, workers)
+    purge_queue(BROKER)
+    fs.rm(bucket, recursive=True)
+
+
+def test_three_months_run_on_both_workers_and_land_exact(deployment: Deployment) -> None:
+    runs = {month: deployment.execute(month) for month in MONTH_ROWS}
+    for month, process in runs.items():
+        output = process.communicate(timeout=300)[0]
+        assert process.returncode == 0, f"{month}:\n{output[-3000:]}"
+    used = set()
+    for month, rows in MONTH_ROWS.items():
+        ran_on = deployment.step_workers(month, "raw_csv") + deployment.step_workers(
+            month, "yellow_taxi"
+        )
+        assert len(ran_on) == 2 and deployment.step_processes(month) == ran_on
+        used.update(ran_on)
+        assert count_rows(deployment.schema, f"yellow_taxi_{month.replace('-', '_')}") == rows
+        assert _lake_has(deployment, month)
+    assert used == {"w1", "w2"}
+
+
+def test_a_worker_killed_during_a_load_loses_nothing(deployment: Deployment) -> None:
+    run = deployment.execute(BIG_MONTH)
+    victim = _wait_for(lambda: deployment.step_workers(BIG_MONTH, "yellow_taxi"), run)[0]
+    assert victim is not None
+    _wait_for(lambda: _copy_in_progress(deployment.schema), run, pause=0.02)
+    deployment.workers.kill(victim)
+    output = run.communicate(timeout=300)[0]
+    assert run.returncode == 0, output[-3000:]
+    attempts = deployment.step_workers(BIG_MONTH, "yellow_taxi")
+    assert attempts[0] == victim and attempts[-1] not in (None, victim)
+    assert count_rows(deployment.schema, "yellow_taxi_2021_04") == BIG_ROWS
+
+
+def _wait_for(probe: Callable[[], Any], run: subprocess.Popen, pause: float = 0.2) -> Any:
+    """Poll `probe` until it returns something truthy, failing if the run ends first."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and run.poll() is None:
+        if found := probe():
+            return found
+        time.sleep(pause)
+    raise AssertionError(f"gave up waiting; run ended: {run.communicate()[0][-3000:]}")
+
+
+def _copy_in_progress(schema: str) -> bool:
+    """A COPY into a (still uncommitted) staging table of `schema` is running."""
+    query = (
+        "SELECT 1 FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) "
+        "WHERE a.query LIKE %s"
+    )
+    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
+        return conn.execute(query, (f"COPY%{schema}%",)).fetchone() is not None
+
+
+def _lake_has(deployment: Deployment, month: str) -> bool:
+    fs = s3fs.S3FileSystem(**_s3_options(deployment.env))
+    key = f"{deployment.bucket}/lake/yellow/yellow_tripdata_{month}.csv.gz"
+    return fs.exists(key) and fs.exists(f"{key}.manifest.json")
+
+
+def _s3_options(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "key": env["AWS_ACCESS_KEY_ID"],
+        "secret": env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "AWS_"))}
+
+
+@contextlib.contextmanager
+def _schema(name: str) -> Iterator[str]:
+    """A warehouse schema for the module, dropped afterwards."""
+    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
