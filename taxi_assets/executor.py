@@ -29,7 +29,8 @@ def default_executor() -> dg.ExecutorDefinition | None:
     if choice in ("", "multiprocess"):
         return None
     if choice == "celery":
-        return celery_executor(Path(setting(None, "TAXI_CELERY_CONFIG", DEFAULT_CELERY_CONFIG)))
+        config = setting(None, "TAXI_CELERY_CONFIG", DEFAULT_CELERY_CONFIG)
+        return celery_executor(Path(config or DEFAULT_CELERY_CONFIG))
     raise TaxiError(f"TAXI_EXECUTOR={choice!r} is not supported: use celery, or leave it unset")
 
 

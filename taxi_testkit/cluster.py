@@ -40,26 +40,46 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def write_instance(home: Path, storage_url: str, max_runtime_seconds: int = 0) -> Path:
+def write_instance(home: Path, storage_url: str) -> Path:
     """A DAGSTER_HOME whose instance keeps runs, events and schedules in Postgres.
 
     Workers and runs must share it: a worker reads the run and writes the step's events there.
-    Dagster's Postgres storage speaks psycopg2 (its `NOTIFY` fails through psycopg 3).
+    Dagster's Postgres storage speaks psycopg2 (its `NOTIFY` fails through psycopg 3). Run
+    monitoring polls often, so a run over its `dagster/max_runtime` ends within seconds.
     """
     url = make_url(storage_url).set(drivername="postgresql+psycopg2")
-    config: dict = {
+    config = {
         "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
+        "run_monitoring": {"enabled": True, "poll_interval_seconds": 5},
         "telemetry": {"enabled": False},
     }
-    if max_runtime_seconds:
-        config["run_monitoring"] = {
-            "enabled": True,
-            "max_runtime_seconds": max_runtime_seconds,
-            "poll_interval_seconds": 5,
-        }
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
+
+
+@contextlib.contextmanager
+def dagster_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run -m taxi_assets` from the repository root (run queue, monitoring);
+    stopped with its code server and run processes (one process group) afterwards."""
+    daemon = str(Path(sys.executable).with_name("dagster-daemon"))
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [daemon, "run", "-m", "taxi_assets"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        _signal_group(process, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 class CeleryWorkers:

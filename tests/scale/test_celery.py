@@ -4,7 +4,6 @@ One deployment for the module: a Postgres-backed instance, two workers started w
 command, TAXI_EXECUTOR=celery. The tests run in order: the kill test leaves one worker.
 """
 
-import contextlib
 import json
 import os
 import subprocess
@@ -20,11 +19,11 @@ import dagster as dg
 import psycopg
 import pytest
 import s3fs
-from psycopg import sql
 
 from taxi_testkit.cluster import (
     REPO_ROOT,
     CeleryWorkers,
+    dagster_daemon,
     purge_queue,
     throwaway_database,
     write_instance,
@@ -32,7 +31,7 @@ from taxi_testkit.cluster import (
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.objectstore import aws_env
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
+from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, throwaway_schema
 
 pytestmark = [pytest.mark.cli, pytest.mark.slow]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -61,7 +60,22 @@ class Deployment:
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
-    def events(self, month: str, kind: dg.DagsterEventType) -> list[dg.EventLogEntry]:
+    def launch(self, month: str, tags: dict[str, str]) -> None:
+        """`dagster job launch`: into the run queue, for the daemon to start."""
+        tags = {"dagster/partition": month, **tags}
+        args = ["job", "launch", "-m", "taxi_assets", "-j", "yellow_taxi_job"]
+        subprocess.run(
+            [DAGSTER, *args, "--tags", json.dumps(tags)],
+            env=self.env, cwd=REPO_ROOT, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    def finished_run(self, month: str) -> dg.DagsterRun | None:
+        with self.instance() as instance:
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": month}))
+        return runs[0] if runs and runs[0].is_finished else None
+
+    def events(self, month: str, kind: dg.DagsterEventType | None) -> list[dg.EventLogEntry]:
+        """The events of the latest run of `month` (of one kind, or all)."""
         with self.instance() as instance:
             runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": month}))
             return instance.all_logs(runs[0].run_id, of_type=kind) if runs else []
@@ -87,15 +101,14 @@ def deployment(object_store: str, tmp_path_factory: pytest.TempPathFactory) -> I
     tmp = tmp_path_factory.mktemp("celery")
     for month, rows in {**MONTH_ROWS, BIG_MONTH: BIG_ROWS}.items():
         write_month(month, rows, tmp / "mirror")
-    suffix = uuid.uuid4().hex[:10]
-    schema, bucket = f"test_celery_{suffix}", f"celery-{suffix}"
+    bucket = f"celery-{uuid.uuid4().hex[:10]}"
     fs = s3fs.S3FileSystem(endpoint_url=object_store, key="testing", secret="testing")
     fs.mkdir(bucket)
     purge_queue(BROKER)
     with (
         serve_mirror(tmp / "mirror") as mirror,
         throwaway_database(ADMIN_URL) as storage_url,
-        _schema(schema),
+        throwaway_schema() as schema,
     ):
         env = {
             **_clean_env(),
@@ -146,14 +159,20 @@ def test_a_worker_killed_during_a_load_loses_nothing(deployment: Deployment) -> 
     assert count_rows(deployment.schema, "yellow_taxi_2021_04") == BIG_ROWS
 
 
-def _wait_for(probe: Callable[[], Any], run: subprocess.Popen, pause: float = 0.2) -> Any:
-    """Poll `probe` until it returns something truthy, failing if the run ends first."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and run.poll() is None:
+def _wait_for(
+    probe: Callable[[], Any],
+    run: subprocess.Popen | None,
+    pause: float = 0.2,
+    timeout: float = 180,
+) -> Any:
+    """Poll `probe` until it returns something truthy, failing if the run process ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (run is None or run.poll() is None):
         if found := probe():
             return found
         time.sleep(pause)
-    raise AssertionError(f"gave up waiting; run ended: {run.communicate()[0][-3000:]}")
+    ended = run.communicate()[0][-3000:] if run else ""
+    raise AssertionError(f"gave up waiting after {timeout:.0f}s {ended}")
 
 
 def _copy_in_progress(schema: str) -> bool:
@@ -184,13 +203,13 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "AWS_"))}
 
 
-@contextlib.contextmanager
-def _schema(name: str) -> Iterator[str]:
-    """A warehouse schema for the module, dropped afterwards."""
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+def test_a_run_with_no_worker_left_ends_with_a_clear_message(deployment: Deployment) -> None:
+    for name in list(deployment.workers.processes):
+        deployment.workers.kill(name)
+    with dagster_daemon(deployment.env, deployment.home / "daemon.log"):
+        deployment.launch("2021-02", {"dagster/max_runtime": "20"})
+        run = _wait_for(lambda: deployment.finished_run("2021-02"), None, timeout=300)
+    assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    messages = [e.message for e in deployment.events("2021-02", None)]
+    assert any("exceeding maximum runtime of 20 seconds" in m for m in messages), messages
+    assert any("revoking active tasks" in m for m in messages), messages
