@@ -44,6 +44,7 @@ PG_URL = os.environ.get("TAXI_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:54
 ADMIN_URL = PG_URL.rsplit("/", 1)[0] + "/postgres"
 BROKER = os.environ.get("TAXI_CELERY_BROKER", "pyamqp://guest@127.0.0.1:5672//")
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+EXPECTED_ROWS: dict[str, int] = {}
 
 
 def execute(env: dict[str, str], tags: dict[str, str]) -> subprocess.Popen:
@@ -90,22 +91,39 @@ def schema() -> Iterator[str]:
 
 
 def run_configuration(base_env: dict[str, str], endpoint: str, workers: int, tmp: Path) -> dict:
-    """Time both shapes with `workers` Celery workers (0: Dagster's default executor)."""
+    """Time both shapes with `workers` Celery workers (0: Dagster's default executor).
+
+    Workers resolve settings from their own environment, so they get the same lake URL as the
+    runs; the lake is emptied before each shape, so every shape downloads again.
+    """
     results = {}
     fs = s3fs.S3FileSystem(endpoint_url=endpoint, key="testing", secret="testing")
-    with contextlib.ExitStack() as stack:
-        pool = stack.enter_context(CeleryWorkers(base_env, tmp / f"logs-{workers}"))
+    bucket = f"bench-{uuid.uuid4().hex[:10]}"
+    fs.mkdir(bucket)
+    env = {**base_env, "TAXI_LAKE_DIR": f"s3://{bucket}/lake"}
+    if workers == 0:
+        env.pop("TAXI_EXECUTOR")
+    with CeleryWorkers(env, tmp / f"logs-{workers}") as pool:
         for n in range(workers):
             pool.start(f"bench{n + 1}")
         for shape in ("one ranged run", "three one-month runs at once"):
-            bucket = f"bench-{uuid.uuid4().hex[:10]}"
-            fs.mkdir(bucket)
-            env = {**base_env, "TAXI_LAKE_DIR": f"s3://{bucket}/lake"}
-            if workers == 0:
-                env.pop("TAXI_EXECUTOR")
+            if fs.exists(f"{bucket}/lake"):
+                fs.rm(f"{bucket}/lake", recursive=True)
             results[shape] = timed(env, shape)
-            fs.rm(bucket, recursive=True)
+            check_counts(env)
+    fs.rm(bucket, recursive=True)
     return results
+
+
+def check_counts(env: dict[str, str]) -> None:
+    """Every month's table holds exactly its file's rows (a bench of wrong work is no bench)."""
+    with psycopg.connect(PG_URL) as conn:
+        for month in MONTHS:
+            table = sql.Identifier(env["TAXI_PG_SCHEMA"], f"yellow_taxi_{month.replace('-', '_')}")
+            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+            expected = EXPECTED_ROWS[month]
+            if count is None or count[0] != expected:
+                raise RuntimeError(f"{month}: {count} rows, expected {expected}")
 
 
 def main() -> None:
@@ -114,6 +132,7 @@ def main() -> None:
     parser.add_argument("--workers", default="0,1,2", help="worker counts (0: no Celery)")
     args = parser.parse_args()
     rows = [int(r) for r in args.rows.split(",")]
+    EXPECTED_ROWS.update(zip(MONTHS, rows, strict=True))
     with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
         for month, n in zip(MONTHS, rows, strict=True):
