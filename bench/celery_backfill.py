@@ -30,7 +30,8 @@ from psycopg import sql
 from taxi_testkit.cluster import (
     REPO_ROOT,
     CeleryWorkers,
-    purge_queue,
+    delete_queue,
+    private_celery_config,
     throwaway_database,
     write_instance,
 )
@@ -103,7 +104,9 @@ def run_configuration(base_env: dict[str, str], endpoint: str, workers: int, tmp
     env = {**base_env, "TAXI_LAKE_DIR": f"s3://{bucket}/lake"}
     if workers == 0:
         env.pop("TAXI_EXECUTOR")
-    with CeleryWorkers(env, tmp / f"logs-{workers}") as pool:
+    config, queue = private_celery_config(tmp / f"celery-{workers}")
+    env["TAXI_CELERY_CONFIG"] = str(config)
+    with CeleryWorkers(env, tmp / f"logs-{workers}", config, queue) as pool:
         for n in range(workers):
             pool.start(f"bench{n + 1}")
         for shape in ("one ranged run", "three one-month runs at once"):
@@ -112,6 +115,7 @@ def run_configuration(base_env: dict[str, str], endpoint: str, workers: int, tmp
             results[shape] = timed(env, shape)
             check_counts(env)
     fs.rm(bucket, recursive=True)
+    delete_queue(BROKER, queue)
     return results
 
 
@@ -151,7 +155,6 @@ def main() -> None:
             "TAXI_PG_URL": PG_URL,
             "TAXI_PG_SCHEMA": warehouse_schema,
         }
-        purge_queue(BROKER)
         print(f"months {MONTHS} rows {rows}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
         for workers in [int(w) for w in args.workers.split(",")]:
             label = f"{workers} worker(s)" if workers else "default executor"

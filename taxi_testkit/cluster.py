@@ -1,9 +1,10 @@
 """A small Celery deployment on this machine, for tests and the benchmark: a Dagster instance on
 a throwaway Postgres database, and `dagster-celery` workers started with the stock command.
 
-    with throwaway_database(admin_url) as db_url, CeleryWorkers(env, logs) as workers:
-        home = write_instance(tmp / "home", db_url)
-        workers.start("w1"); workers.start("w2")
+    config, queue = private_celery_config(tmp)
+    with throwaway_database(admin_url) as db_url, CeleryWorkers(env, logs, config, queue) as w:
+        home = write_instance(tmp / "home", db_url)   # env: DAGSTER_HOME=home, TAXI_CELERY_CONFIG
+        w.start("w1"); w.start("w2")
 
 Every worker is its own process group, so stopping (or killing) one reaches its Celery pool.
 """
@@ -82,14 +83,30 @@ def dagster_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]
         process.wait(timeout=30)
 
 
-class CeleryWorkers:
-    """Starts `dagster-celery worker start -n NAME -y celery.yaml -A dagster_celery.app` from the
-    repository root, one task at a time each; stops every worker it started on exit."""
+def private_celery_config(directory: Path) -> tuple[Path, str]:
+    """A copy of the repository's celery.yaml whose steps go to a queue of their own.
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    Runs find it through TAXI_CELERY_CONFIG, workers through `-y` and `-q`: deployments that
+    share the broker (parallel test sessions, the benchmark) never take each other's steps.
+    """
+    config = yaml.safe_load((REPO_ROOT / "celery.yaml").read_text())
+    queue = f"taxi_{uuid.uuid4().hex[:12]}"
+    config["execution"]["config"]["config_source"]["task_default_queue"] = queue
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "celery.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path, queue
+
+
+class CeleryWorkers:
+    """Starts `dagster-celery worker start -n NAME -y CONFIG -q QUEUE -A dagster_celery.app`
+    from the repository root, one task at a time each; stops every worker it started on exit."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, config: Path, queue: str) -> None:
         bin_dir = str(Path(sys.executable).parent)
         self.env = {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"}
         self.log_dir = log_dir
+        self.config, self.queue = config, queue
         self.processes: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> "CeleryWorkers":
@@ -104,7 +121,8 @@ class CeleryWorkers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path(name)
         command = [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start"]
-        command += ["-n", name, "-y", "celery.yaml", "-A", "dagster_celery.app"]
+        command += ["-n", name, "-y", str(self.config), "-q", self.queue]
+        command += ["-A", "dagster_celery.app"]
         command += ["--", f"--concurrency={concurrency}"]
         with log.open("wb") as handle:
             process = subprocess.Popen(
@@ -164,12 +182,9 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def purge_queue(broker_url: str, queue: str = "dagster") -> int:
-    """Drop the tasks waiting in `queue` (left by a run whose workers were all killed)."""
+def delete_queue(broker_url: str, queue: str) -> None:
+    """Delete a private queue and any task left in it (a run whose workers were all killed)."""
     from kombu import Connection
 
     with Connection(broker_url) as conn:
-        try:
-            return conn.default_channel.queue_purge(queue) or 0
-        except Exception:  # the queue does not exist yet: nothing to purge
-            return 0
+        conn.default_channel.queue_delete(queue)

@@ -24,7 +24,8 @@ from taxi_testkit.cluster import (
     REPO_ROOT,
     CeleryWorkers,
     dagster_daemon,
-    purge_queue,
+    delete_queue,
+    private_celery_config,
     throwaway_database,
     write_instance,
 )
@@ -104,7 +105,7 @@ def deployment(object_store: str, tmp_path_factory: pytest.TempPathFactory) -> I
     bucket = f"celery-{uuid.uuid4().hex[:10]}"
     fs = s3fs.S3FileSystem(endpoint_url=object_store, key="testing", secret="testing")
     fs.mkdir(bucket)
-    purge_queue(BROKER)
+    config, queue = private_celery_config(tmp)
     with (
         serve_mirror(tmp / "mirror") as mirror,
         throwaway_database(ADMIN_URL) as storage_url,
@@ -116,16 +117,17 @@ def deployment(object_store: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "DAGSTER_HOME": str(write_instance(tmp / "home", storage_url)),
             "TAXI_EXECUTOR": "celery",
             "TAXI_CELERY_BROKER": BROKER,
+            "TAXI_CELERY_CONFIG": str(config),
             "TAXI_SOURCE_URL": mirror,
             "TAXI_LAKE_DIR": f"s3://{bucket}/lake",
             "TAXI_PG_URL": TEST_PG_URL,
             "TAXI_PG_SCHEMA": schema,
         }
-        with CeleryWorkers(env, tmp / "logs") as workers:
+        with CeleryWorkers(env, tmp / "logs", config, queue) as workers:
             workers.start("w1")
             workers.start("w2")
             yield Deployment(env, tmp / "home", schema, bucket, workers)
-    purge_queue(BROKER)
+    delete_queue(BROKER, queue)
     fs.rm(bucket, recursive=True)
 
 
