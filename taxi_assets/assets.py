@@ -6,7 +6,7 @@ import dagster as dg
 
 from taxi_assets.lake import LakeFile
 from taxi_assets.metadata import lake_file_metadata, materializations, range_summary
-from taxi_assets.partitions import month_partitions, parse_month
+from taxi_assets.partitions import month_partitions, monthly_freshness, parse_month
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.schema import dagster_column_schema
 
@@ -46,6 +46,7 @@ def raw_csv(
     group_name="warehouse",
     kinds={"postgres"},
     pool=WAREHOUSE_POOL,
+    freshness_policy=monthly_freshness(),
     metadata={
         "dagster/column_schema": dagster_column_schema(),
         "dagster/table_name": "yellow_taxi",

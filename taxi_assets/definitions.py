@@ -3,21 +3,27 @@
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.checks import yellow_taxi_checks
 from taxi_assets.executor import default_executor
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
+from taxi_assets.marts import daily_borough_trips, marts_automation_sensor
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.zones import taxi_zones
 
 warehouse = PostgresResource()
 
 defs = dg.Definitions(
-    assets=[raw_csv, yellow_taxi],
+    assets=[raw_csv, yellow_taxi, taxi_zones, daily_borough_trips],
+    asset_checks=[yellow_taxi_checks],
     jobs=[yellow_taxi_job],
     schedules=[yellow_taxi_monthly_schedule],
+    sensors=[marts_automation_sensor],
     resources={
         "source": TaxiSource(),
         "lake": DataLake(),
         "warehouse": PostgresIOManager(postgres=warehouse),
+        "postgres": warehouse,
     },
     executor=default_executor(),  # TAXI_EXECUTOR=celery: steps go to Celery workers
 )

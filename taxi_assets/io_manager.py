@@ -14,7 +14,7 @@ from psycopg.types.numeric import FloatLoader
 from taxi_assets.errors import BadSourceFileError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
-from taxi_assets.metadata import load_metadata, materializations, range_summary
+from taxi_assets.metadata import load_metadata, range_summary
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource
@@ -39,8 +39,10 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata(next(iter(per_month.values())))
             return
         context.add_output_metadata(range_summary(per_month))
-        for event in materializations(context.asset_key, per_month):
-            context.log_event(event)
+        # Events logged here would precede, and so be superseded by, the materializations
+        # Dagster records after handle_output; partition-scoped metadata lands in those.
+        for month, metadata in per_month.items():
+            context.step_context.add_asset_metadata(metadata, partition_key=month)
 
     def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
         month = parse_month(lake_file.month)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.partitions import SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC
 
 yellow_taxi_job = dg.define_asset_job(
     "yellow_taxi_job",
@@ -12,5 +13,8 @@ yellow_taxi_job = dg.define_asset_job(
 
 # Airflow's `0 6 2 * *`: each tick loads the month that has just ended.
 yellow_taxi_monthly_schedule = dg.build_schedule_from_partitioned_job(
-    yellow_taxi_job, day_of_month=2, hour_of_day=6, minute_of_hour=0
+    yellow_taxi_job,
+    day_of_month=SCHEDULE_DAY_OF_MONTH,
+    hour_of_day=SCHEDULE_HOUR_UTC,
+    minute_of_hour=0,
 )

@@ -1,14 +1,16 @@
 """Materialization metadata, with one month's own figures on each month, even in ranged runs."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 
 from taxi_assets.lake import LakeFile
+from taxi_assets.schema import WAREHOUSE_COLUMNS, dagster_column_schema
 from taxi_assets.warehouse import LoadStats
 
 Metadata = Mapping[str, Any]
+_NAMES = [c.name for c in WAREHOUSE_COLUMNS]
 
 
 def lake_file_metadata(lake_file: LakeFile, reused: bool) -> dict[str, Any]:
@@ -24,14 +26,34 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool) -> dict[str, Any]:
 
 
 def load_metadata(stats: LoadStats, schema: str, lake_file: LakeFile) -> dict[str, Any]:
-    """What a month's load into the warehouse did."""
+    """What a month's load into the warehouse did, where it came from, and its first rows."""
     return {
         "dagster/row_count": stats.rows,
         "dagster/table_name": f"{schema}.{stats.table}",
+        "dagster/column_schema": dagster_column_schema(),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
+        "source_url": dg.MetadataValue.url(lake_file.url),
+        "source_bytes": lake_file.bytes,
         "source_sha256": lake_file.sha256,
+        "preview": dg.MetadataValue.md(
+            markdown_table([c.name for c in WAREHOUSE_COLUMNS], stats.first_rows)
+        ),
     }
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A small markdown table; empty cells for NULLs, pipes escaped."""
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value).replace("|", "\\|")
+
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
 
 
 def materializations(

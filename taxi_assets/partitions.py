@@ -9,10 +9,31 @@ MONTH_FORMAT = "%Y-%m"
 FIRST_PUBLISHED_MONTH = "2019-01"
 LAST_PUBLISHED_MONTH = "2021-07"
 
+# The schedule's tick, Airflow's `0 6 2 * *` (UTC): each tick loads the month that just ended,
+# and a month counts as late when it is not in the warehouse LOAD_GRACE after the tick.
+SCHEDULE_DAY_OF_MONTH = 2
+SCHEDULE_HOUR_UTC = 6
+LOAD_GRACE = dt.timedelta(hours=3)
+
 
 def _month_after(month: str) -> str:
     first = parse_month(month)
     return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1).strftime(MONTH_FORMAT)
+
+
+def monthly_freshness() -> dg.FreshnessPolicy:
+    """Fresh when loaded between the schedule's tick and LOAD_GRACE after it, every month."""
+    deadline = dt.datetime(2000, 1, SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC) + LOAD_GRACE
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{deadline.minute} {deadline.hour} {deadline.day} * *",
+        lower_bound_delta=LOAD_GRACE,
+        timezone="UTC",
+    )
+
+
+def next_month(month: dt.date) -> dt.date:
+    """The first day of the month after `month`'s."""
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def parse_month(key: str) -> dt.date:

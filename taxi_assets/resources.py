@@ -124,6 +124,23 @@ class TaxiSource(dg.ConfigurableResource):
                     return lake.store(month, url, chunks, progress.update), False
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    def fetch_small(self, relative_path: str, what: str, max_bytes: int) -> tuple[str, bytes]:
+        """The URL and whole body of a small file (the zone lookup), with the same retries."""
+        url = self.url_for(relative_path)
+        timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
+        retrying = _retrying(
+            self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
+        )
+        for attempt in retrying:
+            with attempt, open_stream(url, what, timeout) as chunks:
+                body = bytearray()
+                for chunk in chunks:
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise TaxiError(f"{what}: {url} is larger than {max_bytes:,} bytes")
+                return url, bytes(body)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
 
 class PostgresResource(dg.ConfigurableResource):
     """The Postgres warehouse; with no URL configured, an embedded server in a local folder."""

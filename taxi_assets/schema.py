@@ -5,6 +5,7 @@ DDL, the COPY column list, the header check, pandas dtypes for reads and the
 repeats the column list.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -83,15 +84,15 @@ def header_difference(found: list[str]) -> str | None:
     return "; ".join(parts)
 
 
-def column_definitions() -> sql.Composed:
-    """`"col" type [NOT NULL], ...` for CREATE TABLE, month column included."""
+def column_definitions(columns: Sequence[Column] = WAREHOUSE_COLUMNS) -> sql.Composed:
+    """`"col" type [NOT NULL], ...` for CREATE TABLE (by default yellow_taxi's, month included)."""
     return sql.SQL(", ").join(
         sql.SQL("{} {}{}").format(
             sql.Identifier(c.name),
             sql.SQL(c.pg_type),
             sql.SQL("" if c.nullable else " NOT NULL"),
         )
-        for c in WAREHOUSE_COLUMNS
+        for c in columns
     )
 
 
@@ -105,7 +106,7 @@ def pandas_dtypes() -> dict[str, str]:
     return {c.name: c.pandas_dtype for c in WAREHOUSE_COLUMNS}
 
 
-def dagster_column_schema() -> dg.TableSchema:
+def dagster_column_schema(columns: Sequence[Column] = WAREHOUSE_COLUMNS) -> dg.TableSchema:
     """The contract as `dagster/column_schema` metadata, with types and nullability."""
     return dg.TableSchema(
         columns=[
@@ -115,6 +116,6 @@ def dagster_column_schema() -> dg.TableSchema:
                 description=c.description,
                 constraints=dg.TableColumnConstraints(nullable=c.nullable),
             )
-            for c in WAREHOUSE_COLUMNS
+            for c in columns
         ]
     )

@@ -21,11 +21,17 @@ import psycopg
 from psycopg import sql
 
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TransientError
-from taxi_assets.schema import MONTH_COLUMN, column_definitions, source_column_list
+from taxi_assets.schema import (
+    MONTH_COLUMN,
+    WAREHOUSE_COLUMNS,
+    column_definitions,
+    source_column_list,
+)
 
 PARENT_TABLE = "yellow_taxi"
 _LOCK_NAMESPACE = 0x7A71  # first key of pg_advisory_lock(int, int): "taxi"
 _DDL_LOCK = 0  # second key for creating the parent table
+PREVIEW_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class LoadStats:
     table: str
     rows: int
     seconds: float
+    first_rows: tuple[tuple, ...] = ()
 
     @property
     def rows_per_second(self) -> float:
@@ -92,11 +99,19 @@ def replace_month(
                     f"{expected_rows:,}; the month was not replaced"
                 )
             conn.execute(sql.SQL("ANALYZE {}").format(staging))
+            first_rows = _first_rows(conn, staging)
             _swap_in(conn, schema, month, lock_timeout_seconds, where)
     finally:
         with contextlib.suppress(psycopg.Error):  # a broken connection released it already
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key)
-    return LoadStats(child_table(month), rows, time.monotonic() - started)
+    return LoadStats(child_table(month), rows, time.monotonic() - started, first_rows)
+
+
+def _first_rows(conn: psycopg.Connection, staging: sql.Identifier) -> tuple[tuple, ...]:
+    """The first rows as loaded (file order: the table is fresh), for the metadata preview."""
+    columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in WAREHOUSE_COLUMNS)
+    query = sql.SQL("SELECT {} FROM {} LIMIT %s").format(columns, staging)
+    return tuple(conn.execute(query, (PREVIEW_ROWS,)).fetchall())
 
 
 def _create_staging(conn: psycopg.Connection, schema: str, month: dt.date) -> sql.Identifier:
@@ -132,7 +147,9 @@ def _copy_rows(
     except psycopg.errors.DataError as exc:
         raise BadSourceFileError(f"{where} has a row Postgres rejects: {_describe(exc)}") from exc
     except psycopg.errors.IntegrityError as exc:
-        raise LoadRejectedError(f"{where} breaks a key constraint: {_describe(exc)}") from exc
+        raise LoadRejectedError(
+            f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"
+        ) from exc
 
 
 def _describe(exc: psycopg.Error) -> str:

@@ -2,7 +2,8 @@
 
 Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
-writes mirror/yellow/yellow_tripdata_2021-03.csv.gz.
+writes mirror/yellow/yellow_tripdata_2021-03.csv.gz, and the zone lookup
+mirror/misc/taxi_zone_lookup.csv.
 """
 
 import argparse
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from taxi_assets.schema import SOURCE_HEADER
+from taxi_testkit.zones import ZONE_COUNT, write_zones
 
 # Data rows of the real files (DATA.md); other months default to a small size.
 PUBLISHED_ROWS = {
@@ -145,6 +147,7 @@ def main() -> None:
         rows = args.rows or PUBLISHED_ROWS.get(month, 2000)
         path = write_month(month, rows, args.out, args.seed)
         print(f"{path}\t{rows} rows")  # noqa: T201 - a command-line tool reports to stdout
+    print(f"{write_zones(args.out, args.seed)}\t{ZONE_COUNT} zones")  # noqa: T201
 
 
 if __name__ == "__main__":

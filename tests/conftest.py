@@ -17,6 +17,7 @@ from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
+from taxi_testkit.zones import write_zones
 
 TEST_PG_URL = os.environ.get("TAXI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MONTH_ROWS = {"2021-01": 3_000, "2021-02": 2_500, "2021-03": 4_000}
@@ -32,10 +33,11 @@ def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def mirror_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A release tree with three small generated months."""
+    """A release tree with three small generated months and the zone lookup."""
     root = tmp_path_factory.mktemp("mirror")
     for month, rows in MONTH_ROWS.items():
         write_month(month, rows, root)
+    write_zones(root)
     return root
 
 
@@ -82,6 +84,7 @@ def resources(mirror_url: str, lake_dir: Path, postgres: PostgresResource) -> di
         "source": TaxiSource(base_url=mirror_url, first_backoff_seconds=0.01),
         "lake": DataLake(root=str(lake_dir)),
         "warehouse": PostgresIOManager(postgres=postgres),
+        "postgres": postgres,
     }
 
 

@@ -1,14 +1,20 @@
 """Cheap guards against silent renames: what users type and what the UI shows."""
 
+import datetime as dt
+
 import dagster as dg
+from dagster._core.definitions.freshness import CronFreshnessPolicy
 
 from taxi_assets import defs
+from taxi_assets.marts import COLUMN_LINEAGE, MART_COLUMNS
 from taxi_assets.partitions import month_partitions, monthly_partitions
+from taxi_assets.schema import WAREHOUSE_COLUMNS
+from taxi_assets.zones import ZONE_COLUMNS
 
 
 def test_definitions_load_with_the_pinned_asset_keys() -> None:
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"raw_csv", "yellow_taxi"} <= keys
+    assert {"raw_csv", "yellow_taxi", "taxi_zones", "daily_borough_trips"} <= keys
 
 
 def test_yellow_taxi_depends_on_raw_csv() -> None:
@@ -38,3 +44,68 @@ def test_default_partitions_are_the_published_months() -> None:
 def test_bounds_are_inclusive_months() -> None:
     keys = monthly_partitions("2021-01", "2021-03").get_partition_keys()
     assert keys == ["2021-01", "2021-02", "2021-03"]
+
+
+def test_groups_and_kinds_layer_the_graph() -> None:
+    graph = defs.resolve_asset_graph()
+    layers = {
+        "raw_csv": ("raw", {"csv"}),
+        "yellow_taxi": ("warehouse", {"postgres"}),
+        "taxi_zones": ("warehouse", {"csv", "postgres"}),
+        "daily_borough_trips": ("marts", {"postgres"}),
+    }
+    for key, (group, kinds) in layers.items():
+        node = graph.get(dg.AssetKey(key))
+        assert (node.group_name, node.kinds) == (group, kinds)
+
+
+def test_the_mart_depends_on_trips_and_zones() -> None:
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey("daily_borough_trips")).parent_keys
+    assert parents == {dg.AssetKey("yellow_taxi"), dg.AssetKey("taxi_zones")}
+
+
+def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert set(checks) == {
+        "row_count_matches_lake",
+        "schema_matches_contract",
+        "pickups_outside_month",
+        "negative_totals",
+        "dropoff_before_pickup",
+        "missing_passenger_counts",
+        "duplicate_rows",
+    }
+    assert {name for name, spec in checks.items() if spec.blocking} == {
+        "row_count_matches_lake",
+        "schema_matches_contract",
+    }
+
+
+def test_the_monthly_job_runs_the_checks() -> None:
+    job = defs.resolve_job_def("yellow_taxi_job")
+    assert "yellow_taxi_checks" in job.graph.node_dict
+
+
+def test_freshness_follows_the_schedule() -> None:
+    policy = defs.resolve_asset_graph().get(dg.AssetKey("yellow_taxi")).freshness_policy
+    assert isinstance(policy, CronFreshnessPolicy)
+    assert policy.deadline_cron == "0 9 2 * *" and policy.timezone == "UTC"
+    assert policy.lower_bound_delta == dt.timedelta(hours=3)
+
+
+def test_the_marts_sensor_runs_by_default() -> None:
+    sensor = defs.resolve_sensor_def("marts_automation_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_column_lineage_names_real_upstream_columns() -> None:
+    lineage = COLUMN_LINEAGE.deps_by_column
+    known = {
+        dg.AssetKey("yellow_taxi"): {c.name for c in WAREHOUSE_COLUMNS},
+        dg.AssetKey("taxi_zones"): {c.name for c in ZONE_COLUMNS},
+    }
+    assert set(lineage) == {c.name for c in MART_COLUMNS}
+    for deps in lineage.values():
+        assert all(dep.column_name in known[dep.asset_key] for dep in deps)

@@ -1,0 +1,162 @@
+"""Marts computed inside Postgres from `yellow_taxi` and `taxi_zones`, one month at a time.
+
+`daily_borough_trips` holds, for the trips of a file month whose pickup lies in that month,
+the trips, revenue and median trip minutes per pickup day and pickup borough. A month is
+replaced in one transaction (delete the month, insert it again), so readers see the old
+figures or the new ones. It follows its upstream months by declarative automation: when a
+month of `yellow_taxi` (or the zone lookup) is materialized again, that month is recomputed.
+"""
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+import psycopg
+from psycopg import sql
+
+from taxi_assets.assets import RANGE_IN_ONE_RUN, yellow_taxi
+from taxi_assets.errors import TaxiError
+from taxi_assets.metadata import markdown_table, range_summary
+from taxi_assets.partitions import month_partitions, next_month, parse_month
+from taxi_assets.resources import PostgresResource
+from taxi_assets.schema import Column, column_definitions, dagster_column_schema
+from taxi_assets.warehouse import PARENT_TABLE
+from taxi_assets.zones import ZONES_TABLE, taxi_zones
+
+MART_TABLE = "daily_borough_trips"
+MART_COLUMNS: tuple[Column, ...] = (
+    Column("file_month", "date", "datetime64[us]", "First day of the source file's month.", False),
+    Column("pickup_date", "date", "datetime64[us]", "Day of the pickup (New York time).", False),
+    Column("pickup_borough", "text", "string", "Borough of the pickup zone, else Unknown.", False),
+    Column("trips", "bigint", "Int64", "Trips picked up that day in that borough.", False),
+    Column("revenue", "numeric", "Float64", "Sum of total_amount in USD (negatives included)."),
+    Column("median_trip_minutes", "double precision", "Float64", "Median dropoff - pickup."),
+)
+_LOCK_NAMESPACE = 0x7A72  # advisory locks of the marts: (namespace, yyyymm), 0 for DDL
+
+# Every month whose inputs changed since it was last computed, not only the latest one
+# (AutomationCondition.eager() alone looks at the latest time partition only).
+MART_AUTOMATION = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
+)
+
+
+def _from_trips(*columns: str) -> list[dg.TableColumnDep]:
+    return [dg.TableColumnDep(asset_key=yellow_taxi.key, column_name=c) for c in columns]
+
+
+def _from_zones(*columns: str) -> list[dg.TableColumnDep]:
+    return [dg.TableColumnDep(asset_key=taxi_zones.key, column_name=c) for c in columns]
+
+
+COLUMN_LINEAGE = dg.TableColumnLineage(
+    deps_by_column={
+        "file_month": _from_trips("file_month"),
+        "pickup_date": _from_trips("tpep_pickup_datetime"),
+        "pickup_borough": _from_trips("PULocationID") + _from_zones("LocationID", "Borough"),
+        "trips": _from_trips("tpep_pickup_datetime"),
+        "revenue": _from_trips("total_amount"),
+        "median_trip_minutes": _from_trips("tpep_pickup_datetime", "tpep_dropoff_datetime"),
+    }
+)
+
+
+@dg.asset(
+    partitions_def=month_partitions,
+    backfill_policy=RANGE_IN_ONE_RUN,
+    deps=[yellow_taxi, taxi_zones],
+    group_name="marts",
+    kinds={"postgres"},
+    automation_condition=MART_AUTOMATION,
+    metadata={
+        "dagster/column_schema": dagster_column_schema(MART_COLUMNS),
+        "dagster/table_name": MART_TABLE,
+        "dagster/column_lineage": COLUMN_LINEAGE,
+    },
+)
+def daily_borough_trips(
+    context: dg.AssetExecutionContext, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    """Trips, revenue and median trip minutes per pickup day and borough, computed in Postgres."""
+    schema = postgres.warehouse_schema
+    with postgres.connect() as conn:
+        ensure_mart(conn, schema)
+        per_month = {
+            key: rebuild_month(conn, schema, parse_month(key)) for key in context.partition_keys
+        }
+    if len(per_month) == 1:
+        return dg.MaterializeResult(metadata=next(iter(per_month.values())))
+    for key, metadata in per_month.items():  # each month's materialization gets its own figures
+        context.add_asset_metadata(metadata, partition_key=key)
+    return dg.MaterializeResult(metadata=range_summary(per_month))
+
+
+def ensure_mart(conn: psycopg.Connection, schema: str) -> None:
+    """Create the mart table if needed, and fail clearly if the zone lookup is not loaded."""
+    zones = sql.Identifier(schema, ZONES_TABLE).as_string(conn)
+    found = conn.execute("SELECT to_regclass(%s)", (zones,)).fetchone()
+    if found is None or found[0] is None:
+        raise TaxiError(f"{schema}.{ZONES_TABLE} does not exist: materialize taxi_zones first")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_NAMESPACE,))
+        conn.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+                sql.Identifier(schema, MART_TABLE),
+                column_definitions(MART_COLUMNS),
+                sql.SQL(", ").join(sql.Identifier(c.name) for c in MART_COLUMNS[:3]),
+            )
+        )
+
+
+_INSERT_MONTH = """
+INSERT INTO {mart}
+SELECT t.file_month,
+       t.tpep_pickup_datetime::date,
+       coalesce(z."Borough", 'Unknown'),
+       count(*),
+       sum(t.total_amount),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM
+           t.tpep_dropoff_datetime - t.tpep_pickup_datetime) / 60)::double precision)
+FROM {trips} AS t LEFT JOIN {zones} AS z ON z."LocationID" = t."PULocationID"
+WHERE t.file_month = %(month)s
+  AND t.tpep_pickup_datetime >= %(month)s AND t.tpep_pickup_datetime < %(end)s
+GROUP BY 1, 2, 3
+"""
+
+
+def rebuild_month(conn: psycopg.Connection, schema: str, month: dt.date) -> dict[str, Any]:
+    """Replace the month's mart rows in one transaction; return its metadata."""
+    mart = sql.Identifier(schema, MART_TABLE)
+    params = {"month": month, "end": next_month(month)}
+    lock_key = month.year * 100 + month.month
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, lock_key))
+        conn.execute(sql.SQL("DELETE FROM {} WHERE file_month = %(month)s").format(mart), params)
+        insert = sql.SQL(_INSERT_MONTH).format(  # type: ignore[arg-type]
+            mart=mart,
+            trips=sql.Identifier(schema, PARENT_TABLE),
+            zones=sql.Identifier(schema, ZONES_TABLE),
+        )
+        rows = conn.execute(insert, params).rowcount
+        first = conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE file_month = %(month)s ORDER BY 2, 3 LIMIT 5").format(
+                mart
+            ),
+            params,
+        ).fetchall()
+    return {
+        "dagster/row_count": rows,
+        "dagster/table_name": f"{schema}.{MART_TABLE}",
+        "dagster/column_lineage": COLUMN_LINEAGE,
+        "preview": dg.MetadataValue.md(markdown_table([c.name for c in MART_COLUMNS], first)),
+    }
+
+
+# Running by default, so a reloaded month refreshes its marts without anyone switching it on;
+# it requests nothing until taxi_zones and the month of yellow_taxi exist.
+marts_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "marts_automation_sensor",
+    target=dg.AssetSelection.groups("marts"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Recomputes a mart's month when its yellow_taxi month or taxi_zones changes.",
+)

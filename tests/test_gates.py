@@ -1,0 +1,70 @@
+"""Gates before the swap: a month that fails one is refused, named, and the old month stays."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import table_fingerprint
+from tests.crafted import DROPOFF, PICKUP, lines_of, serve_crafted, set_field
+from tests.test_ingest import materialize
+
+STORE_AND_FWD = 6
+
+
+def drift_header(lines: list[str]) -> None:
+    lines[0] = lines[0].replace("congestion_surcharge", "airport_fee")
+
+
+def null_pickup(lines: list[str]) -> None:
+    set_field(lines, range(42, 43), PICKUP, "")
+
+
+def null_dropoff(lines: list[str]) -> None:
+    set_field(lines, range(7, 8), DROPOFF, "")
+
+
+def quoted_newline(lines: list[str]) -> None:
+    """One field spanning two lines: the file has one line more than Postgres has rows."""
+    set_field(lines, range(5, 6), STORE_AND_FWD, '"N\nY"')
+
+
+GATES = {
+    "header drift": (drift_header, ["drifts from the schema contract", "['congestion_surcharge']"]),
+    "null pickup": (null_pickup, ["tpep_pickup_datetime", "not-null constraint", "not replaced"]),
+    "null dropoff": (null_dropoff, ["tpep_dropoff_datetime", "not-null constraint"]),
+    "rows vs manifest": (quoted_newline, ["the lake manifest records", "not replaced"]),
+}
+
+
+def reload_crafted(
+    resources: dict, pg_schema: str, tmp_path: Path, month: str, craft: Callable
+) -> str:
+    """Load the month, reload a crafted copy of it; assert the old rows stayed; the error."""
+    table = f"yellow_taxi_{month.replace('-', '_')}"
+    materialize(resources, month)
+    before = table_fingerprint(pg_schema, table)
+    lines = lines_of(resources, month)
+    craft(lines)
+    serve_crafted(resources, tmp_path, month, lines)
+    result = materialize(resources, month, raise_on_error=False)
+    assert not result.success
+    assert table_fingerprint(pg_schema, table) == before
+    return str(result.get_step_failure_events()[0].step_failure_data.error)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_a_month_failing_a_gate_is_refused_naming_month_and_reason(
+    gate: str, resources: dict, pg_schema: str, tmp_path: Path
+) -> None:
+    craft, reasons = GATES[gate]
+    message = reload_crafted(resources, pg_schema, tmp_path, "2021-02", craft)
+    assert "2021-02" in message
+    assert all(reason in message for reason in reasons), message
+
+
+def test_header_drift_is_refused_before_anything_is_stored(
+    resources: dict, pg_schema: str, tmp_path: Path
+) -> None:
+    reload_crafted(resources, pg_schema, tmp_path, "2021-03", drift_header)
+    assert not list(Path(resources["lake"].root).rglob("*.gz"))
