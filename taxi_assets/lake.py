@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from taxi_assets.errors import TaxiError
 from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
@@ -146,21 +146,45 @@ class Lake:
             temp.unlink(missing_ok=True)
 
     def remove_stale_temporaries(self, month: dt.date, older_than_seconds: float) -> int:
-        """Delete temporary files a killed run left for this month; return how many."""
+        """Delete temporary files a killed run left for this month; return how many.
+
+        On an object store that includes unfinished multipart uploads to temporary keys.
+        """
         path = self.path_for(month)
-        if not path.parent.is_dir():
-            return 0
         cutoff = dt.datetime.now().timestamp() - older_than_seconds
+        removed = 0 if _is_local(path) else _abort_stale_uploads(path, cutoff)
+        if not path.parent.is_dir():
+            return removed
         stale = [
             p for p in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if p.stat().st_mtime < cutoff
         ]
         for p in stale:
             p.unlink(missing_ok=True)
-        return len(stale)
+        return removed + len(stale)
 
 
 def _is_local(path: LakePath) -> bool:
     return isinstance(path, Path)
+
+
+def _abort_stale_uploads(path: LakePath, cutoff: float) -> int:
+    """Abort multipart uploads to `path`'s temporary keys begun before `cutoff` (an upload cut
+    off midway leaves one: no object, but stored parts). Only S3-compatible stores have them."""
+    fs: Any = getattr(path, "fs", None)
+    if not hasattr(fs, "list_multipart_uploads"):
+        return 0
+    bucket, _, key = str(path.path).partition("/")  # type: ignore[union-attr]
+    stale = [
+        upload
+        for upload in fs.list_multipart_uploads(bucket)
+        if upload["Key"].startswith(f"{key}{_TEMP_MARK}")
+        and upload["Initiated"].timestamp() < cutoff
+    ]
+    for upload in stale:
+        fs.call_s3(
+            "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+    return len(stale)
 
 
 def _check_stored_size(temp: LakePath, expected: int, where: str) -> None:
