@@ -8,17 +8,20 @@ import hashlib
 
 import dagster as dg
 import pandas as pd
+import psycopg
 from psycopg import sql
 from psycopg.types.numeric import FloatLoader
+from pydantic import Field
 
-from taxi_assets.errors import BadSourceFileError
+from taxi_assets.errors import BadSourceFileError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
 from taxi_assets.metadata import load_metadata, range_summary
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
-from taxi_assets.resources import PostgresResource
+from taxi_assets.resources import PostgresResource, _retrying
 from taxi_assets.schema import MONTH_COLUMN, WAREHOUSE_COLUMNS, pandas_dtypes
+from taxi_assets.settings import redact
 from taxi_assets.warehouse import PARENT_TABLE, LoadStats, replace_month
 
 
@@ -27,6 +30,12 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     postgres: dg.ResourceDependency[PostgresResource]
     lock_timeout_seconds: float = 10.0
+    load_attempts: int = Field(
+        default=3,
+        description="Attempts per month when the warehouse goes away or the swap's lock times "
+        "out (each attempt reloads the whole month in one transaction).",
+    )
+    first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
 
     def handle_output(self, context: dg.OutputContext, obj: list[LakeFile]) -> None:
         if not (isinstance(obj, list) and all(isinstance(f, LakeFile) for f in obj)):
@@ -45,6 +54,28 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             context.step_context.add_asset_metadata(metadata, partition_key=month)
 
     def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
+        """Load one month, retrying transient failures with bounded backoff and jitter."""
+        transient = (TransientError, psycopg.OperationalError)
+        retrying = _retrying(self.load_attempts, self.first_backoff_seconds, 30.0, transient)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if number > 1:
+                        context.log.warning(f"{lake_file.month}: load attempt {number}")
+                    return self._load_once(context, lake_file)
+        except transient as exc:
+            reason = redact(str(exc), self.postgres.target_url())
+            if not isinstance(exc, TransientError):  # ours already name the month and file
+                reason = f"{lake_file.where}: {reason}"
+            raise TransientError(
+                f"{reason}; gave up after {self.load_attempts} attempts; the "
+                "month's previous rows are unchanged: materialize it again once the warehouse "
+                f"at {self.postgres.display_url} is reachable and not locked"
+            ) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _load_once(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
         month = parse_month(lake_file.month)
         sha = hashlib.sha256()
         progress = Progress(context.log, f"{lake_file.month} load")

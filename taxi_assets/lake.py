@@ -7,16 +7,19 @@ path: a single PUT is atomic, and the final key is made by a server-side copy of
 temporary key, which is deleted afterwards).
 """
 
+import contextlib
 import datetime as dt
+import fcntl
+import io
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
-from taxi_assets.errors import TaxiError
+from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
 from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
 
 if TYPE_CHECKING:
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 _TEMP_MARK = ".part-"
 # A local folder, or a universal-pathlib path on an object store (same pathlib interface).
 LakePath: TypeAlias = "Path | UPath"
+# An object store has no locks: a temporary key or unfinished upload this old has no writer.
+ABANDONED_OBJECT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,10 @@ class Lake:
         entry = self._read_manifest(path)
         if entry is None or not path.is_file() or path.stat().st_size != entry.bytes:
             return None
-        facts = verify_file(path, entry.where, self.max_uncompressed_bytes)
+        try:
+            facts = verify_file(path, entry.where, self.max_uncompressed_bytes)
+        except BadSourceFileError:  # corrupted since it was verified: download it again
+            return None
         if (facts.sha256, facts.rows) != (entry.sha256, entry.rows):
             return None
         return entry
@@ -101,79 +109,134 @@ class Lake:
     ) -> LakeFile:
         """Write `chunks` to a temporary name, verify them, then give them the final name."""
         path = self.path_for(month)
-        if _is_local(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
         where = f"{month:%Y-%m} ({url})"
-        temp = path.with_name(f"{path.name}{_TEMP_MARK}{uuid.uuid4().hex}")
-        try:
-            facts = self._write_verified(temp, chunks, where, on_progress)
-            _check_stored_size(temp, facts.bytes, where)
+        with _temporary(path) as (temp, handle):
+            facts = self._write_verified(handle, chunks, where, on_progress)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
-            _publish(temp, path)
-            self._write_manifest(entry)
-        finally:
-            temp.unlink(missing_ok=True)
+            _publish(temp, handle, path, facts.bytes, where)
+        self._write_manifest(entry)
         return entry
 
     def _write_verified(
         self,
-        temp: LakePath,
+        handle: BinaryIO,
         chunks: Iterable[bytes],
         where: str,
         on_progress: Callable[[int], None],
     ) -> FileFacts:
         verifier = GzipCsvVerifier(where, self.max_uncompressed_bytes)
         written = 0
-        with temp.open("wb") as handle:
-            for chunk in chunks:
-                verifier.feed(chunk)
-                handle.write(chunk)
-                written += len(chunk)
-                on_progress(written)
-            if _is_local(temp):
-                handle.flush()
-                os.fsync(handle.fileno())
+        for chunk in chunks:
+            verifier.feed(chunk)
+            handle.write(chunk)
+            written += len(chunk)
+            on_progress(written)
+        handle.flush()
+        with contextlib.suppress(io.UnsupportedOperation):  # an object store upload has no fd
+            os.fsync(handle.fileno())
         return verifier.finish()
 
     def _write_manifest(self, entry: LakeFile) -> None:
         record = {key: value for key, value in asdict(entry).items() if key != "path"}
+        body = (json.dumps(record, indent=2) + "\n").encode()
         target = self.manifest_path(entry.path)
-        temp = target.with_name(f"{target.name}{_TEMP_MARK}{uuid.uuid4().hex}")
-        try:
-            temp.write_text(json.dumps(record, indent=2) + "\n")
-            _publish(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
+        with _temporary(target) as (temp, handle):
+            handle.write(body)
+            handle.flush()
+            _publish(temp, handle, target, len(body), f"{entry.month} manifest")
 
-    def remove_stale_temporaries(self, month: dt.date, older_than_seconds: float) -> int:
-        """Delete temporary files a killed run left for this month; return how many.
+    def remove_abandoned_temporaries(
+        self, month: dt.date, object_age_seconds: float = ABANDONED_OBJECT_SECONDS
+    ) -> int:
+        """Delete the month's temporary files whose writer is gone (a killed run's).
 
-        On an object store that includes unfinished multipart uploads to temporary keys.
+        A live local writer holds a lock on its temporary file; the kernel drops it when the
+        process dies, even by kill -9, so an unlocked temporary belongs to no one. An object
+        store has no locks: there, temporary keys and unfinished multipart uploads older than
+        `object_age_seconds` are the abandoned ones.
         """
         path = self.path_for(month)
-        cutoff = dt.datetime.now().timestamp() - older_than_seconds
-        removed = 0 if _is_local(path) else _abort_stale_uploads(path, cutoff)
-        if not path.parent.is_dir():
-            return removed
-        stale = [
-            p for p in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if p.stat().st_mtime < cutoff
-        ]
-        for p in stale:
-            p.unlink(missing_ok=True)
-        return removed + len(stale)
+        if not isinstance(path, Path):
+            cutoff = dt.datetime.now().timestamp() - object_age_seconds
+            return _remove_old_objects(path, cutoff)
+        removed = 0
+        for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if path.parent.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError), temp.open("rb") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live download is writing it
+                temp.unlink()
+                removed += 1
+        return removed
 
 
-def _is_local(path: LakePath) -> bool:
-    return isinstance(path, Path)
+@contextlib.contextmanager
+def _temporary(final: LakePath) -> Iterator[tuple[LakePath, BinaryIO]]:
+    """A new temporary file or object beside `final`, deleted on the way out."""
+    if isinstance(final, Path):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with _live_temporary(final) as pair:
+            yield pair
+        return
+    temp = final.with_name(f"{final.name}{_TEMP_MARK}{uuid.uuid4().hex}")
+    try:
+        with temp.open("wb") as handle:
+            yield temp, handle
+    finally:
+        temp.unlink(missing_ok=True)
 
 
-def _abort_stale_uploads(path: LakePath, cutoff: float) -> int:
+@contextlib.contextmanager
+def _live_temporary(final: Path) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new temporary file beside `final`, locked while this process writes and renames it."""
+    temp = final.with_name(f"{final.name}{_TEMP_MARK}{uuid.uuid4().hex}")
+    try:
+        with temp.open("xb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if os.fstat(handle.fileno()).st_nlink == 0:  # a cleaner took it in the instant before
+                raise TransientError(f"{temp} was removed as abandoned before it was locked")
+            yield temp, handle
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _publish(temp: LakePath, handle: BinaryIO, final: LakePath, size: int, where: str) -> None:
+    """Give the verified temporary its final name.
+
+    Local: atomic rename and fsync of the folder, while the writer's lock is held. Object
+    store: finish the upload, check the stored size, then one server-side copy makes the final
+    key appear whole (the caller deletes the temporary key).
+    """
+    if isinstance(temp, Path) and isinstance(final, Path):
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+        return
+    handle.close()  # completes the (multipart) upload: the temporary key exists from here
+    stored = temp.stat().st_size
+    if stored != size:
+        raise TaxiError(f"{where}: {temp} holds {stored:,} bytes after writing {size:,}")
+    temp.fs.copy(temp.path, final.path)  # type: ignore[union-attr]
+
+
+def _remove_old_objects(path: "UPath", cutoff: float) -> int:
+    """Delete `path`'s temporary keys and abort its unfinished uploads begun before `cutoff`."""
+    removed = 0
+    if path.parent.is_dir():
+        for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*"):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink(missing_ok=True)
+                removed += 1
+    return removed + _abort_old_uploads(path, cutoff)
+
+
+def _abort_old_uploads(path: "UPath", cutoff: float) -> int:
     """Abort multipart uploads to `path`'s temporary keys begun before `cutoff` (an upload cut
     off midway leaves one: no object, but stored parts). Only S3-compatible stores have them."""
-    fs: Any = getattr(path, "fs", None)
+    fs: Any = path.fs
     if not hasattr(fs, "list_multipart_uploads"):
         return 0
-    bucket, _, key = str(path.path).partition("/")  # type: ignore[union-attr]
+    bucket, _, key = str(path.path).partition("/")
     stale = [
         upload
         for upload in fs.list_multipart_uploads(bucket)
@@ -185,26 +248,6 @@ def _abort_stale_uploads(path: LakePath, cutoff: float) -> int:
             "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
         )
     return len(stale)
-
-
-def _check_stored_size(temp: LakePath, expected: int, where: str) -> None:
-    """The stored temporary object holds every byte that was verified (an object store check)."""
-    stored = temp.stat().st_size
-    if stored != expected:
-        raise TaxiError(f"{where}: {temp} holds {stored:,} bytes after writing {expected:,}")
-
-
-def _publish(temp: LakePath, final: LakePath) -> None:
-    """Give verified `temp` its final name: local atomic rename + fsync, else server-side copy.
-
-    On an object store the copy is one request that makes the final key appear whole (a copy is
-    atomic; the caller then deletes the temporary key).
-    """
-    if isinstance(temp, Path) and isinstance(final, Path):
-        os.replace(temp, final)
-        _fsync_dir(final.parent)
-        return
-    temp.fs.copy(temp.path, final.path)  # type: ignore[union-attr]
 
 
 def _fsync_dir(folder: Path) -> None:

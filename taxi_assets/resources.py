@@ -29,7 +29,6 @@ from taxi_assets.settings import (
 )
 from taxi_assets.source import file_url, open_stream
 
-_STALE_TEMP_SECONDS = 300.0
 # Object store reads and writes go in blocks of this size (a multipart upload's part size):
 # memory stays flat whatever the month's size. S3 requires parts of at least 5 MiB.
 _OBJECT_BLOCK_BYTES = 8 << 20
@@ -106,22 +105,28 @@ class TaxiSource(dg.ConfigurableResource):
         if existing is not None:
             log.info(f"{month:%Y-%m}: reusing verified {existing.path}")
             return existing, True
-        lake.remove_stale_temporaries(month, _STALE_TEMP_SECONDS)
+        lake.remove_abandoned_temporaries(month)
         url = self.url_for(lake.relative_path(month))
         retrying = _retrying(
             self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
         )
-        for attempt in retrying:
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    log.warning(
-                        f"{month:%Y-%m}: attempt {attempt.retry_state.attempt_number} "
-                        f"of {self.max_attempts} for {url}"
-                    )
-                progress = Progress(log, f"{month:%Y-%m} download")
-                timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
-                with open_stream(url, f"{month:%Y-%m}", timeout) as chunks:
-                    return lake.store(month, url, chunks, progress.update), False
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        log.warning(
+                            f"{month:%Y-%m}: attempt {attempt.retry_state.attempt_number} "
+                            f"of {self.max_attempts} for {url}"
+                        )
+                    progress = Progress(log, f"{month:%Y-%m} download")
+                    timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
+                    with open_stream(url, f"{month:%Y-%m}", timeout) as chunks:
+                        return lake.store(month, url, chunks, progress.update), False
+        except TransientError as exc:
+            raise TransientError(
+                f"{exc}; gave up after {self.max_attempts} attempts (the lake and the warehouse "
+                "are unchanged): materialize the month again once the mirror answers"
+            ) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def fetch_small(self, relative_path: str, what: str, max_bytes: int) -> tuple[str, bytes]:

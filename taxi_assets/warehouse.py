@@ -145,7 +145,10 @@ def _copy_rows(
                     copy.write(chunk)
             return cur.rowcount
     except psycopg.errors.DataError as exc:
-        raise BadSourceFileError(f"{where} has a row Postgres rejects: {_describe(exc)}") from exc
+        raise BadSourceFileError(
+            f"{where} has a row Postgres rejects: {_describe(exc)}; the month's previous rows "
+            "are unchanged"
+        ) from exc
     except psycopg.errors.IntegrityError as exc:
         raise LoadRejectedError(
             f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"

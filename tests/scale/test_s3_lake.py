@@ -87,7 +87,7 @@ def test_an_upload_cut_off_midway_leaves_no_final_key_and_the_next_run_recovers(
     unfinished = [u["Key"] for u in fs.list_multipart_uploads(s3_bucket)]
     assert len(unfinished) == 1 and unfinished[0].startswith(f"{KEY}.part-")
     lake = DataLake(root=s3_lake).lake()
-    assert lake.remove_stale_temporaries(dt.date(2021, 2, 1), older_than_seconds=0) == 1
+    assert lake.remove_abandoned_temporaries(dt.date(2021, 2, 1), object_age_seconds=0) == 1
     assert not fs.list_multipart_uploads(s3_bucket)
     materialize(s3_resources, "2021-02")
     assert count_rows(pg_schema, "yellow_taxi_2021_02") == MONTH_ROWS["2021-02"]
