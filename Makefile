@@ -30,6 +30,11 @@ test: install
 dev: install home
 	$(BIN)/dagster dev -w workspace.yaml
 
+# The benchmark (README, Performance): about 30 minutes at full size; BENCH_ARGS="--rows 200000
+# --lesson-reps 1" for a quick look.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

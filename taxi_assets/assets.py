@@ -1,5 +1,6 @@
 """The pipeline's story: a month's file lands in the lake, then becomes a table in Postgres."""
 
+import time
 from collections.abc import Iterator
 
 import dagster as dg
@@ -29,8 +30,9 @@ def raw_csv(
     """The month's yellow-taxi trip file from the mirror, verified and kept in the data lake."""
     per_month = {}
     for key in context.partition_keys:
+        started = time.monotonic()
         lake_file, reused = source.fetch_into(lake.lake(), parse_month(key), context.log)
-        per_month[key] = lake_file_metadata(lake_file, reused)
+        per_month[key] = lake_file_metadata(lake_file, reused, time.monotonic() - started)
     if len(per_month) == 1:
         yield dg.MaterializeResult(metadata=per_month[context.partition_keys[0]])
         return

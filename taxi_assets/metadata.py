@@ -13,8 +13,9 @@ Metadata = Mapping[str, Any]
 _NAMES = [c.name for c in WAREHOUSE_COLUMNS]
 
 
-def lake_file_metadata(lake_file: LakeFile, reused: bool) -> dict[str, Any]:
-    """What the lake knows about a month's file."""
+def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dict[str, Any]:
+    """What the lake knows about a month's file, and how long fetching (or re-verifying) took."""
+    timing = "verify" if reused else "download"
     return {
         "dagster/row_count": lake_file.rows,
         "dagster/uri": dg.MetadataValue.path(str(lake_file.path)),
@@ -22,6 +23,9 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool) -> dict[str, Any]:
         "bytes": lake_file.bytes,
         "sha256": lake_file.sha256,
         "reused_from_lake": reused,
+        f"{timing}_seconds": round(seconds, 3),
+        f"{timing}_mb_per_second": round(lake_file.bytes / 1e6 / max(seconds, 1e-9), 1),
+        f"{timing}_rows_per_second": round(lake_file.rows / max(seconds, 1e-9)),
     }
 
 

@@ -114,7 +114,7 @@ def test_a_password_is_masked_in_connection_errors(resources: dict, pg_schema: s
 
 
 URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"]+)@")
-PLACEHOLDERS = re.compile(r"\*+|password|\$\{?\w+\}?|<\w+>")  # documentation, ${VARIABLE}
+PLACEHOLDERS = re.compile(r"\*+|password|\$\{?\w+\}?|\{\w+\}|<\w+>")  # docs, ${VAR}, f"{field}"
 
 
 def _passwords_in(path: Path) -> list[str]:

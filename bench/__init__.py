@@ -1,0 +1,1 @@
+"""The benchmark: our load beside the lesson's loader and `psql \\copy` (`python -m bench`)."""

@@ -1,0 +1,67 @@
+"""(c) The yellow_taxi step alone, in a process of its own: load time and peak memory.
+
+    python -m bench.load_step --month 2021-03 --lake DIR --pg URL --schema S
+
+The month's file is already in the lake (download excluded). The step runs through Dagster and
+the Postgres IO manager exactly as in a job; the figures printed (one JSON line) are the ones the
+materialization records for the UI, plus the step's duration and this process's memory: its
+resident set after importing its modules, and its peak (VmHWM) when the load is done.
+"""
+
+import argparse
+import json
+
+import dagster as dg
+
+from taxi_assets.assets import yellow_taxi
+from taxi_assets.io_manager import PostgresIOManager
+from taxi_assets.resources import DataLake, PostgresResource
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _step_seconds(result: dg.ExecuteInProcessResult) -> float:
+    """The step's own duration, as the run log and the UI show it."""
+    success = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS)
+    return round(success.event_specific_data.duration_ms / 1000, 3)  # type: ignore[union-attr]
+
+
+def load_month(month: str, lake: str, pg_url: str, schema: str) -> dict:
+    """Materialize yellow_taxi for `month` and return the figures."""
+    rss_after_imports = _status_mb("VmRSS")
+    postgres = PostgresResource(url=pg_url, schema_name=schema)
+    result = dg.materialize(
+        [yellow_taxi],
+        partition_key=month,
+        resources={"lake": DataLake(root=lake), "warehouse": PostgresIOManager(postgres=postgres)},
+    )
+    metadata = result.asset_materializations_for_node("yellow_taxi")[0].metadata
+    peak = _status_mb("VmHWM")
+    return {
+        "rows": metadata["dagster/row_count"].value,
+        "load_seconds": metadata["load_seconds"].value,
+        "rows_per_second": metadata["rows_per_second"].value,
+        "step_seconds": _step_seconds(result),
+        "rss_after_imports_mb": round(rss_after_imports, 1),
+        "peak_rss_mb": round(peak, 1),
+        "rss_growth_mb": round(peak - rss_after_imports, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("--month", "--lake", "--pg", "--schema"):
+        parser.add_argument(name, required=True)
+    args = parser.parse_args()
+    print(json.dumps(load_month(args.month, args.lake, args.pg, args.schema)))
+
+
+if __name__ == "__main__":
+    main()
