@@ -24,12 +24,12 @@ defs = dg.Definitions(
     jobs=[yellow_taxi_job],
     schedules=[yellow_taxi_monthly_schedule],
     sensors=[marts_automation_sensor],
-    executor=DEFAULT_EXECUTOR,
+    # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).
+    executor=default_executor() or DEFAULT_EXECUTOR,
     resources={
         "source": TaxiSource(),
         "lake": DataLake(),
         "warehouse": PostgresIOManager(postgres=warehouse),
         "postgres": warehouse,
     },
-    executor=default_executor(),  # TAXI_EXECUTOR=celery: steps go to Celery workers
 )

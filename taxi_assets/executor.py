@@ -20,7 +20,7 @@ DEFAULT_CELERY_CONFIG = "celery.yaml"
 
 
 def default_executor() -> dg.ExecutorDefinition | None:
-    """The executor TAXI_EXECUTOR names; None keeps Dagster's default (multiprocess).
+    """The executor TAXI_EXECUTOR names; None keeps the definitions' own default.
 
     Read when the definitions load, unlike every other setting: the default executor is part
     of the definitions themselves, so it cannot wait for a run to start.
