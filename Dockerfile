@@ -1,0 +1,26 @@
+# One image for the whole deployment: the user-code gRPC server (the default command), and the
+# webserver and daemon (docker-compose.yaml overrides the command). Runs execute inside the
+# user-code container, launched through its gRPC server.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DAGSTER_HOME=/opt/dagster/home
+
+RUN useradd --create-home --uid 1000 dagster \
+    && mkdir -p /opt/dagster/app /opt/dagster/lake /opt/dagster/home/storage \
+    && chown -R dagster /opt/dagster
+
+WORKDIR /opt/dagster/app
+COPY pyproject.toml README.md ./
+COPY taxi_assets ./taxi_assets
+COPY taxi_testkit ./taxi_testkit
+RUN pip install --no-cache-dir .
+
+# The deployment's instance and workspace; settings and secrets come from the environment.
+COPY deploy/dagster.yaml deploy/workspace.yaml /opt/dagster/home/
+
+USER dagster
+EXPOSE 4000
+CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", \
+     "-m", "taxi_assets", "--location-name", "taxi_assets"]
