@@ -1,12 +1,15 @@
-"""deploy/compose.scale.yaml, the `scale` profile over docker-compose.yaml, checked statically."""
+"""deploy/compose.scale.yaml, the `scale` profile over docker-compose.yaml, checked without a
+Docker engine: its structure, and `docker-compose config` of both files for real."""
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from taxi_assets.executor import _celery_config
 from taxi_testkit.cluster import REPO_ROOT
+from tests.deploy.test_compose import docker_compose, dotenv_names
 
 SCALE = REPO_ROOT / "deploy" / "compose.scale.yaml"
 ADDED = {"rabbitmq", "minio", "minio_bucket", "celery_worker"}
@@ -63,3 +66,38 @@ def test_services_wait_for_healthy_dependencies(services: dict) -> None:
 def test_celery_yaml_keeps_late_acks_for_the_workers_it_starts() -> None:
     source = _celery_config(REPO_ROOT / "celery.yaml")["config_source"]
     assert source["task_acks_late"] and source["task_reject_on_worker_lost"]
+
+
+def test_the_image_can_carry_the_scale_extra_and_celery_yaml() -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'pip install --no-cache-dir ".${EXTRAS}"' in dockerfile
+    assert "COPY celery.yaml ./" in dockerfile
+    assert "!celery.yaml" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+
+
+def test_env_example_names_every_variable_the_profile_reads() -> None:
+    referenced = set(re.findall(r"\$\{(\w+)", SCALE.read_text()))
+    assert referenced <= dotenv_names(REPO_ROOT / ".env.example")
+    assert {"RABBITMQ_PASSWORD", "MINIO_PASSWORD"} <= referenced
+
+
+def _scale_config(tmp_path: Path, extra_env: str):
+    env_file = tmp_path / "compose.env"
+    env_file.write_text((REPO_ROOT / ".env.example").read_text() + extra_env)
+    return docker_compose(env_file, "-f", str(SCALE), "--profile", "scale", "config")
+
+
+def test_docker_compose_config_merges_the_profile_over_the_stack(tmp_path: Path) -> None:
+    done = _scale_config(tmp_path, "RABBITMQ_PASSWORD=rabbit-secret\nMINIO_PASSWORD=minio-secret\n")
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]
+    assert set(resolved) == ADDED | {"postgres", "user_code", "webserver", "daemon"}
+    assert resolved["user_code"]["environment"]["TAXI_EXECUTOR"] == "celery"
+    broker = resolved["celery_worker"]["environment"]["TAXI_CELERY_BROKER"]
+    assert broker == "pyamqp://taxi:rabbit-secret@rabbitmq:5672//"
+
+
+def test_docker_compose_config_refuses_the_profile_without_its_secrets(tmp_path: Path) -> None:
+    done = _scale_config(tmp_path, "")
+    assert done.returncode != 0
+    assert "set RABBITMQ_PASSWORD in .env" in done.stderr
