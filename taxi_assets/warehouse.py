@@ -87,8 +87,10 @@ def replace_month(
     """
     started = time.monotonic()
     ensure_parent(conn, schema)
-    lock_key = (_LOCK_NAMESPACE, month.year * 100 + month.month)
-    conn.execute("SELECT pg_advisory_lock(%s, %s)", lock_key)
+    # Keyed by schema and month: writers of the same month of the same table wait for each
+    # other; other schemas in the same database (and other months) never do.
+    lock_key = (f"{schema}.{PARENT_TABLE}", month.year * 100 + month.month)
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", lock_key)
     try:
         with conn.transaction():
             staging = _create_staging(conn, schema, month)
@@ -103,7 +105,7 @@ def replace_month(
             _swap_in(conn, schema, month, lock_timeout_seconds, where)
     finally:
         with contextlib.suppress(psycopg.Error):  # a broken connection released it already
-            conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key)
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", lock_key)
     return LoadStats(child_table(month), rows, time.monotonic() - started, first_rows)
 
 

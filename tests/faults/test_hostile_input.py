@@ -133,8 +133,8 @@ def test_no_credentials_in_code_or_configuration() -> None:
 
 @pytest.mark.cli
 def test_the_webserver_listens_on_loopback_only_by_default(cli_env: dict, tmp_path: Path) -> None:
-    """The row's docker-compose half is not covered here: the repository has no compose file
-    yet (the deployment issue adds it); its test should assert `127.0.0.1:` port bindings."""
+    """The row's docker-compose half: tests/deploy/test_compose.py asserts the webserver is
+    published on `127.0.0.1:` only."""
     port = _free_port()
     server = subprocess.Popen(
         [f"{DAGSTER}-webserver", "-m", "taxi_assets", "-p", str(port)],
