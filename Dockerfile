@@ -15,7 +15,11 @@ WORKDIR /opt/dagster/app
 COPY pyproject.toml README.md ./
 COPY taxi_assets ./taxi_assets
 COPY taxi_testkit ./taxi_testkit
-RUN pip install --no-cache-dir .
+# EXTRAS="[scale]" adds dagster-celery, s3fs and universal-pathlib (deploy/compose.scale.yaml).
+ARG EXTRAS=""
+RUN pip install --no-cache-dir ".${EXTRAS}"
+# The Celery executor config that scale-out workers and runs share (README "Scale out").
+COPY celery.yaml ./
 
 # The deployment's instance and workspace; settings and secrets come from the environment.
 COPY deploy/dagster.yaml deploy/workspace.yaml /opt/dagster/home/

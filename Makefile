@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main test dev lint bench home
+.PHONY: install main test dev lint bench home worker
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy taxi_assets taxi_testkit
+
+# A Celery worker for TAXI_EXECUTOR=celery (README "Scale out"): `make worker NAME=w2`.
+# DAGSTER_HOME must name the instance the runs use (Postgres storage); the broker defaults to
+# the local RabbitMQ.
+worker: export TAXI_CELERY_BROKER ?= pyamqp://guest@127.0.0.1:5672//
+worker: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" dagster-celery worker start -n $(or $(NAME),w1) \
+		-y celery.yaml -A dagster_celery.app

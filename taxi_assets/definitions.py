@@ -4,6 +4,7 @@ import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.checks import yellow_taxi_checks
+from taxi_assets.executor import default_executor
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
 from taxi_assets.marts import daily_borough_trips, marts_automation_sensor
@@ -23,7 +24,8 @@ defs = dg.Definitions(
     jobs=[yellow_taxi_job],
     schedules=[yellow_taxi_monthly_schedule],
     sensors=[marts_automation_sensor],
-    executor=DEFAULT_EXECUTOR,
+    # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).
+    executor=default_executor() or DEFAULT_EXECUTOR,
     resources={
         "source": TaxiSource(),
         "lake": DataLake(),

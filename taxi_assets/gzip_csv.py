@@ -10,9 +10,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from taxi_assets.errors import BadSourceFileError
 from taxi_assets.schema import header_difference
+
+if TYPE_CHECKING:
+    from upath import UPath  # a lake on an object store (the `scale` extra)
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_BYTES = 1 << 20
@@ -110,14 +114,14 @@ class GzipCsvVerifier:
         raise BadSourceFileError(f"{self._where} {what}")
 
 
-def read_chunks(path: Path) -> Iterator[bytes]:
+def read_chunks(path: "Path | UPath") -> Iterator[bytes]:
     """Yield a file's raw bytes in fixed chunks."""
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
             yield chunk
 
 
-def verify_file(path: Path, where: str, max_uncompressed_bytes: int) -> FileFacts:
+def verify_file(path: "Path | UPath", where: str, max_uncompressed_bytes: int) -> FileFacts:
     """Verify a gzip CSV already on disk, streaming."""
     verifier = GzipCsvVerifier(where, max_uncompressed_bytes)
     for chunk in read_chunks(path):
@@ -125,7 +129,9 @@ def verify_file(path: Path, where: str, max_uncompressed_bytes: int) -> FileFact
     return verifier.finish()
 
 
-def inflate_chunks(path: Path, where: str, sha: "hashlib._Hash | None" = None) -> Iterator[bytes]:
+def inflate_chunks(
+    path: "Path | UPath", where: str, sha: "hashlib._Hash | None" = None
+) -> Iterator[bytes]:
     """Yield the decompressed bytes of a gzip file in bounded chunks (flat memory).
 
     `sha`, if given, is fed the compressed bytes, so the caller can compare the file with

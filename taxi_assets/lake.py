@@ -1,24 +1,35 @@
 """The data lake: verified files under their final names, each with a manifest entry beside it.
 
-A file only ever gets its final name by an atomic rename after the whole stream was verified,
-and it is trusted later only while it still matches its manifest.
+A file only ever gets its final name after the whole stream was verified under a temporary name,
+and it is trusted later only while it still matches its manifest. The root is a local folder
+(atomic rename, fsync) or an object store URL such as `s3://bucket/prefix` (a universal-pathlib
+path: a single PUT is atomic, and the final key is made by a server-side copy of the verified
+temporary key, which is deleted afterwards).
 """
 
 import contextlib
 import datetime as dt
 import fcntl
+import io
 import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
 from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
 
+if TYPE_CHECKING:
+    from upath import UPath
+
 _TEMP_MARK = ".part-"
+# A local folder, or a universal-pathlib path on an object store (same pathlib interface).
+LakePath: TypeAlias = "Path | UPath"
+# An object store has no locks: a temporary key or unfinished upload this old has no writer.
+ABANDONED_OBJECT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,7 @@ class LakeFile:
     """A verified month in the lake, as its manifest records it."""
 
     month: str
-    path: Path
+    path: LakePath
     url: str
     bytes: int
     sha256: str
@@ -39,22 +50,22 @@ class LakeFile:
 
 
 class Lake:
-    """Paths, manifests and atomic writes under one root folder."""
+    """Paths, manifests and atomic writes under one root folder or object store prefix."""
 
-    def __init__(self, root: Path, max_uncompressed_bytes: int) -> None:
+    def __init__(self, root: LakePath, max_uncompressed_bytes: int) -> None:
         self.root = root
         self.max_uncompressed_bytes = max_uncompressed_bytes
 
-    def path_for(self, month: dt.date) -> Path:
+    def path_for(self, month: dt.date) -> LakePath:
         """`<root>/yellow/yellow_tripdata_YYYY-MM.csv.gz`, built from a parsed date only."""
-        return self.root / "yellow" / f"yellow_tripdata_{month:%Y-%m}.csv.gz"
+        return self.root / self.relative_path(month)
 
     def relative_path(self, month: dt.date) -> str:
-        """The same path relative to the root: also the path under the mirror's base URL."""
-        return self.path_for(month).relative_to(self.root).as_posix()
+        """The path relative to the root: also the path under the mirror's base URL."""
+        return f"yellow/yellow_tripdata_{month:%Y-%m}.csv.gz"
 
     @staticmethod
-    def manifest_path(path: Path) -> Path:
+    def manifest_path(path: LakePath) -> LakePath:
         return path.with_name(path.name + ".manifest.json")
 
     def verified(self, month: dt.date) -> LakeFile | None:
@@ -82,7 +93,7 @@ class Lake:
             )
         return entry
 
-    def _read_manifest(self, path: Path) -> LakeFile | None:
+    def _read_manifest(self, path: LakePath) -> LakeFile | None:
         try:
             raw = json.loads(self.manifest_path(path).read_text())
             return LakeFile(**{**raw, "path": path})
@@ -96,16 +107,14 @@ class Lake:
         chunks: Iterable[bytes],
         on_progress: Callable[[int], None] = lambda _: None,
     ) -> LakeFile:
-        """Write `chunks` to a temporary name, verify them, then rename into place atomically."""
+        """Write `chunks` to a temporary name, verify them, then give them the final name."""
         path = self.path_for(month)
-        path.parent.mkdir(parents=True, exist_ok=True)
         where = f"{month:%Y-%m} ({url})"
-        with _live_temporary(path) as (temp, handle):
+        with _temporary(path) as (temp, handle):
             facts = self._write_verified(handle, chunks, where, on_progress)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
-            os.replace(temp, path)
+            _publish(temp, handle, path, facts.bytes, where)
         self._write_manifest(entry)
-        _fsync_dir(path.parent)
         return entry
 
     def _write_verified(
@@ -123,24 +132,33 @@ class Lake:
             written += len(chunk)
             on_progress(written)
         handle.flush()
-        os.fsync(handle.fileno())
+        with contextlib.suppress(io.UnsupportedOperation):  # an object store upload has no fd
+            os.fsync(handle.fileno())
         return verifier.finish()
 
     def _write_manifest(self, entry: LakeFile) -> None:
         record = {key: value for key, value in asdict(entry).items() if key != "path"}
+        body = (json.dumps(record, indent=2) + "\n").encode()
         target = self.manifest_path(entry.path)
-        with _live_temporary(target) as (temp, handle):
-            handle.write((json.dumps(record, indent=2) + "\n").encode())
+        with _temporary(target) as (temp, handle):
+            handle.write(body)
             handle.flush()
-            os.replace(temp, target)
+            _publish(temp, handle, target, len(body), f"{entry.month} manifest")
 
-    def remove_abandoned_temporaries(self, month: dt.date) -> int:
+    def remove_abandoned_temporaries(
+        self, month: dt.date, object_age_seconds: float = ABANDONED_OBJECT_SECONDS
+    ) -> int:
         """Delete the month's temporary files whose writer is gone (a killed run's).
 
-        A live writer holds a lock on its temporary file; the kernel drops it when the process
-        dies, even by kill -9, so an unlocked temporary belongs to no one.
+        A live local writer holds a lock on its temporary file; the kernel drops it when the
+        process dies, even by kill -9, so an unlocked temporary belongs to no one. An object
+        store has no locks: there, temporary keys and unfinished multipart uploads older than
+        `object_age_seconds` are the abandoned ones.
         """
         path = self.path_for(month)
+        if not isinstance(path, Path):
+            cutoff = dt.datetime.now().timestamp() - object_age_seconds
+            return _remove_old_objects(path, cutoff)
         removed = 0
         for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if path.parent.is_dir() else []:
             with contextlib.suppress(FileNotFoundError), temp.open("rb") as handle:
@@ -151,6 +169,22 @@ class Lake:
                 temp.unlink()
                 removed += 1
         return removed
+
+
+@contextlib.contextmanager
+def _temporary(final: LakePath) -> Iterator[tuple[LakePath, BinaryIO]]:
+    """A new temporary file or object beside `final`, deleted on the way out."""
+    if isinstance(final, Path):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with _live_temporary(final) as pair:
+            yield pair
+        return
+    temp = final.with_name(f"{final.name}{_TEMP_MARK}{uuid.uuid4().hex}")
+    try:
+        with temp.open("wb") as handle:
+            yield temp, handle
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -165,6 +199,55 @@ def _live_temporary(final: Path) -> Iterator[tuple[Path, BinaryIO]]:
             yield temp, handle
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _publish(temp: LakePath, handle: BinaryIO, final: LakePath, size: int, where: str) -> None:
+    """Give the verified temporary its final name.
+
+    Local: atomic rename and fsync of the folder, while the writer's lock is held. Object
+    store: finish the upload, check the stored size, then one server-side copy makes the final
+    key appear whole (the caller deletes the temporary key).
+    """
+    if isinstance(temp, Path) and isinstance(final, Path):
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+        return
+    handle.close()  # completes the (multipart) upload: the temporary key exists from here
+    stored = temp.stat().st_size
+    if stored != size:
+        raise TaxiError(f"{where}: {temp} holds {stored:,} bytes after writing {size:,}")
+    temp.fs.copy(temp.path, final.path)  # type: ignore[union-attr]
+
+
+def _remove_old_objects(path: "UPath", cutoff: float) -> int:
+    """Delete `path`'s temporary keys and abort its unfinished uploads begun before `cutoff`."""
+    removed = 0
+    if path.parent.is_dir():
+        for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*"):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink(missing_ok=True)
+                removed += 1
+    return removed + _abort_old_uploads(path, cutoff)
+
+
+def _abort_old_uploads(path: "UPath", cutoff: float) -> int:
+    """Abort multipart uploads to `path`'s temporary keys begun before `cutoff` (an upload cut
+    off midway leaves one: no object, but stored parts). Only S3-compatible stores have them."""
+    fs: Any = path.fs
+    if not hasattr(fs, "list_multipart_uploads"):
+        return 0
+    bucket, _, key = str(path.path).partition("/")
+    stale = [
+        upload
+        for upload in fs.list_multipart_uploads(bucket)
+        if upload["Key"].startswith(f"{key}{_TEMP_MARK}")
+        and upload["Initiated"].timestamp() < cutoff
+    ]
+    for upload in stale:
+        fs.call_s3(
+            "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+    return len(stale)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -3,6 +3,7 @@
 Point the suite at another server with TAXI_TEST_PG_URL (default: the local `test` database).
 """
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,9 +47,9 @@ def mirror_url(mirror_dir: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A schema of its own for each test, dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_schema() -> Iterator[str]:
+    """A new schema in the test database, dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
@@ -57,6 +58,13 @@ def pg_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A schema of its own for each test, dropped afterwards."""
+    with throwaway_schema() as name:
+        yield name
 
 
 @pytest.fixture
