@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from taxi_assets.lake import LakeFile
-from taxi_assets.metadata import lake_file_metadata, materializations, range_summary
+from taxi_assets.metadata import lake_file_metadata, month_materialization
 from taxi_assets.partitions import month_partitions, monthly_freshness, parse_month
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.schema import dagster_column_schema
@@ -28,16 +28,15 @@ def raw_csv(
     context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """The month's yellow-taxi trip file from the mirror, verified and kept in the data lake."""
-    per_month = {}
+    ranged = len(context.partition_keys) > 1
     for key in context.partition_keys:
         started = time.monotonic()
         lake_file, reused = source.fetch_into(lake.lake(), parse_month(key), context.log)
-        per_month[key] = lake_file_metadata(lake_file, reused, time.monotonic() - started)
-    if len(per_month) == 1:
-        yield dg.MaterializeResult(metadata=per_month[context.partition_keys[0]])
-        return
-    yield dg.MaterializeResult(metadata=range_summary(per_month))
-    yield from materializations(context.asset_key, per_month)
+        metadata = lake_file_metadata(lake_file, reused, time.monotonic() - started)
+        context.add_asset_metadata(metadata, partition_key=key)
+        if ranged:
+            yield month_materialization(context.asset_key, key, metadata)
+    yield dg.MaterializeResult()
 
 
 @dg.asset(

@@ -5,10 +5,12 @@ per in-memory type), except that every month's write is one transaction (see war
 """
 
 import hashlib
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
 import psycopg
+from dagster._core.events import DagsterEvent
 from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 from pydantic import Field
@@ -16,7 +18,7 @@ from pydantic import Field
 from taxi_assets.errors import BadSourceFileError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
-from taxi_assets.metadata import load_metadata, range_summary
+from taxi_assets.metadata import load_metadata, month_materialization
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource, _retrying
@@ -37,21 +39,23 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     )
     first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
 
-    def handle_output(self, context: dg.OutputContext, obj: list[LakeFile]) -> None:
+    def handle_output(  # type: ignore[override]  # Dagster also accepts a generator here
+        self, context: dg.OutputContext, obj: list[LakeFile]
+    ) -> Iterator[DagsterEvent]:
         if not (isinstance(obj, list) and all(isinstance(f, LakeFile) for f in obj)):
             raise TypeError(
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; the "
                 "Postgres IO manager stores a list of LakeFile (one per partition)"
             )
-        per_month = {f.month: self._load(context, f) for f in obj}
-        if len(per_month) == 1:
-            context.add_output_metadata(next(iter(per_month.values())))
-            return
-        context.add_output_metadata(range_summary(per_month))
-        # Events logged here would precede, and so be superseded by, the materializations
-        # Dagster records after handle_output; partition-scoped metadata lands in those.
-        for month, metadata in per_month.items():
-            context.step_context.add_asset_metadata(metadata, partition_key=month)
+        for lake_file in obj:
+            metadata = self._load(context, lake_file)
+            context.step_context.add_asset_metadata(
+                metadata, asset_key=context.asset_key, partition_key=lake_file.month
+            )
+            if len(obj) > 1:
+                # Yielded (not context.log_event, which waits for the end) so it is recorded now.
+                event = month_materialization(context.asset_key, lake_file.month, metadata)
+                yield DagsterEvent.asset_materialization(context.step_context, event)
 
     def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
         """Load one month, retrying transient failures with bounded backoff and jitter."""

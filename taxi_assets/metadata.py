@@ -1,6 +1,6 @@
 """Materialization metadata, with one month's own figures on each month, even in ranged runs."""
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -60,16 +60,17 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def materializations(
-    asset_key: dg.AssetKey, per_month: Mapping[str, Metadata]
-) -> Iterator[dg.AssetMaterialization]:
-    """One AssetMaterialization per month, so each month's latest entry holds its own figures.
+def month_materialization(
+    asset_key: dg.AssetKey, month: str, metadata: Metadata
+) -> dg.AssetMaterialization:
+    """A month's own materialization, to record the moment that month is done in a ranged run.
 
-    Dagster records the step's single output for every month of a ranged run with the same
-    metadata; these events, logged after it, supersede that copy month by month.
+    Dagster records a ranged run's months only when the step ends; recording each month as soon
+    as it commits keeps finished months on record when the run is cancelled or fails later, so a
+    re-execution from failure loads only the rest. The step's own event per month follows at the
+    end with the same figures (partition-scoped metadata), so each month's latest entry is its own.
     """
-    for month, metadata in per_month.items():
-        yield dg.AssetMaterialization(asset_key=asset_key, partition=month, metadata=metadata)
+    return dg.AssetMaterialization(asset_key=asset_key, partition=month, metadata=metadata)
 
 
 def range_summary(per_month: Mapping[str, Metadata]) -> dict[str, Any]:

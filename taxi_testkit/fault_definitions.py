@@ -11,9 +11,11 @@ Nothing here is imported by taxi_assets: tests swap resources, never assets.
 """
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.events import DagsterEvent
 from pydantic import Field
 
 from taxi_assets.assets import raw_csv, yellow_taxi
@@ -31,8 +33,8 @@ class PauseAfterCommit(PostgresIOManager):
     pause_marker: str = Field(description="File created once the month is committed.")
     pause_seconds: float = Field(default=120.0, description="How long to hold still.")
 
-    def handle_output(self, context: dg.OutputContext, obj) -> None:
-        super().handle_output(context, obj)
+    def handle_output(self, context: dg.OutputContext, obj) -> Iterator[DagsterEvent]:  # type: ignore[override]
+        yield from super().handle_output(context, obj)
         Path(self.pause_marker).touch()
         time.sleep(self.pause_seconds)
 

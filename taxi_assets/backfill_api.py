@@ -1,0 +1,160 @@
+"""The GraphQL calls behind the UI's backfill dialog, for scripts: launch, watch, cancel, retry.
+
+Talks to a running `dagster-webserver` (its /graphql endpoint); the `dagster-daemon` of the same
+instance then executes the backfill. Used by `python -m taxi_assets.catchup` and the tests.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+BACKFILL_ASSETS = ("raw_csv", "yellow_taxi")
+TERMINAL_BACKFILL_STATUSES = {
+    "COMPLETED",
+    "COMPLETED_SUCCESS",
+    "COMPLETED_FAILED",
+    "FAILED",
+    "CANCELED",
+}
+
+_LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+  }
+}"""
+_CANCEL = """
+mutation Cancel($id: String!) {
+  cancelPartitionBackfill(backfillId: $id) {
+    __typename ... on PythonError { message }
+  }
+}"""
+_RETRY = """
+mutation Retry($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+  }
+}"""
+_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename ... on PartitionBackfill { status } ... on PythonError { message }
+  }
+}"""
+_TARGET = """
+query Target($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { partitionNames assetSelection { path } }
+    ... on PythonError { message }
+  }
+}"""
+_REQUESTED = """
+query Requested {
+  partitionBackfillsOrError(status: REQUESTED, limit: 100) {
+    __typename
+    ... on PartitionBackfills { results { id partitionNames assetSelection { path } } }
+    ... on PythonError { message }
+  }
+}"""
+_PARTITIONS = """
+query Partitions($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    __typename
+    ... on AssetNode {
+      partitionKeys
+      assetPartitionStatuses {
+        ... on TimePartitionStatuses { ranges { status startKey endKey } }
+      }
+    }
+  }
+}"""
+
+
+class DagsterApiError(RuntimeError):
+    """The webserver answered with an error, or with something other than the expected type."""
+
+
+@dataclass(frozen=True)
+class DagsterApi:
+    """A `dagster-webserver` GraphQL endpoint, e.g. http://127.0.0.1:3000/graphql."""
+
+    url: str
+    timeout_seconds: float = 30.0
+
+    def call(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The `data` of one GraphQL request; raises DagsterApiError on any reported error."""
+        reply = requests.post(
+            self.url, json={"query": query, "variables": variables}, timeout=self.timeout_seconds
+        )
+        if reply.status_code != 200:
+            raise DagsterApiError(
+                f"{self.url} answered HTTP {reply.status_code}: {reply.text[:500]}"
+            )
+        body = reply.json()
+        if body.get("errors"):
+            raise DagsterApiError(f"{self.url}: {body['errors']}")
+        return body["data"]
+
+    def _expect(self, result: dict[str, Any], typename: str) -> dict[str, Any]:
+        if result["__typename"] != typename:
+            raise DagsterApiError(f"{self.url}: {result['__typename']}: {result.get('message')}")
+        return result
+
+    def launch_backfill(
+        self, months: Sequence[str], title: str, run_config: Mapping[str, Any] | None = None
+    ) -> str:
+        """Launch one asset backfill of raw_csv and yellow_taxi for `months`; its id."""
+        params: dict[str, Any] = {
+            "assetSelection": [{"path": [name]} for name in BACKFILL_ASSETS],
+            "partitionNames": list(months),
+            "title": title,
+        }
+        if run_config is not None:
+            params["runConfigData"] = run_config
+        result = self.call(_LAUNCH, {"params": params})["launchPartitionBackfill"]
+        return self._expect(result, "LaunchBackfillSuccess")["backfillId"]
+
+    def cancel_backfill(self, backfill_id: str) -> None:
+        result = self.call(_CANCEL, {"id": backfill_id})["cancelPartitionBackfill"]
+        self._expect(result, "CancelBackfillSuccess")
+
+    def reexecute_from_failure(self, backfill_id: str) -> str:
+        """A new backfill of what `backfill_id` did not materialize; its id."""
+        params = {"parentRunId": backfill_id, "strategy": "FROM_FAILURE"}
+        result = self.call(_RETRY, {"params": params})["reexecutePartitionBackfill"]
+        return self._expect(result, "LaunchBackfillSuccess")["backfillId"]
+
+    def backfill_status(self, backfill_id: str) -> str:
+        result = self.call(_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        return self._expect(result, "PartitionBackfill")["status"]
+
+    def backfill_targets(self, backfill_id: str) -> tuple[list[str], list[str]]:
+        """(months, asset names) a backfill targets."""
+        result = self.call(_TARGET, {"id": backfill_id})["partitionBackfillOrError"]
+        result = self._expect(result, "PartitionBackfill")
+        assets = ["/".join(key["path"]) for key in result["assetSelection"] or []]
+        return list(result["partitionNames"] or []), assets
+
+    def months_in_requested_backfills(self, asset: str = "yellow_taxi") -> set[str]:
+        """Months that backfills still in progress will materialize for `asset`."""
+        result = self.call(_REQUESTED, {})["partitionBackfillsOrError"]
+        months: set[str] = set()
+        for backfill in self._expect(result, "PartitionBackfills")["results"]:
+            if [asset] in [key["path"] for key in backfill["assetSelection"] or []]:
+                months.update(backfill["partitionNames"] or [])
+        return months
+
+    def partition_statuses(self, asset: str = "yellow_taxi") -> tuple[list[str], dict[str, str]]:
+        """The asset's partition keys, and {key: MATERIALIZED|FAILED|MATERIALIZING} for those
+        Dagster has a record of (a key absent from the mapping was never materialized)."""
+        result = self.call(_PARTITIONS, {"key": {"path": [asset]}})["assetNodeOrError"]
+        node = self._expect(result, "AssetNode")
+        keys = list(node["partitionKeys"])
+        statuses: dict[str, str] = {}
+        for status_range in node["assetPartitionStatuses"].get("ranges", []):
+            start, end = keys.index(status_range["startKey"]), keys.index(status_range["endKey"])
+            statuses.update(dict.fromkeys(keys[start : end + 1], status_range["status"]))
+        return keys, statuses

@@ -1,0 +1,152 @@
+"""A real Dagster deployment for tests: `dagster-webserver` and `dagster-daemon` sharing an
+instance whose dagster.yaml is the project's own plus Postgres storage in a throwaway database."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import requests
+from psycopg import sql
+
+from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get(
+    "TAXI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class DagsterStack:
+    """A running webserver + daemon; `api` is the webserver's GraphQL endpoint."""
+
+    api: DagsterApi
+    home: Path
+    logs: Path
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def wait_for_backfill(self, backfill_id: str, deadline_seconds: float = 300) -> str:
+        """The backfill's terminal status (a deadline against hanging, not a speed check)."""
+        seen: list[str] = []
+
+        def finished() -> bool:
+            seen.append(self.api.backfill_status(backfill_id))
+            return seen[-1] in TERMINAL_BACKFILL_STATUSES
+
+        wait_until(finished, deadline_seconds, self)
+        return seen[-1]
+
+    def log_tail(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs.glob("*.log"))
+
+
+def wait_until(condition: Callable[[], bool], deadline_seconds: float, stack: DagsterStack) -> None:
+    """Poll `condition` every second until it holds; fail with the logs if it never does."""
+    end = time.monotonic() + deadline_seconds
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError(f"gave up after {deadline_seconds}s\n{stack.log_tail()}")
+        time.sleep(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _throwaway_database() -> Iterator[str]:
+    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _write_instance_yaml(home: Path, database: str) -> None:
+    """The project's dagster.yaml (queue, pools, retries) plus Postgres storage."""
+    home.mkdir(parents=True, exist_ok=True)
+    storage = (
+        "\nstorage:\n  postgres:\n    postgres_db:\n      username: postgres\n"
+        f"      hostname: 127.0.0.1\n      port: 5432\n      db_name: {database}\n"
+        "      scheme: postgresql+psycopg2\n"
+    )
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text() + storage)
+
+
+@contextlib.contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """Start a process in its own group; stop that group (and only it) afterwards."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_for_webserver(url: str, proc: subprocess.Popen, log: Path) -> None:
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster-webserver exited:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.post(url, json={"query": "{ version }"}, timeout=5).ok:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"dagster-webserver did not answer at {url}:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
+    """Webserver and daemon on a fresh Postgres-backed instance, stopped and dropped afterwards."""
+    home, logs = Path(env["DAGSTER_HOME"]), workdir / "logs"
+    logs.mkdir(parents=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    code = ["-m", "taxi_assets"]
+    with _throwaway_database() as database, contextlib.ExitStack() as stack:
+        _write_instance_yaml(home, database)
+        web_log = logs / "webserver.log"
+        web = stack.enter_context(
+            _process(
+                [str(BIN / "dagster-webserver"), *code, "-h", "127.0.0.1", "-p", str(port)],
+                env,
+                web_log,
+            )
+        )
+        stack.enter_context(
+            _process([str(BIN / "dagster-daemon"), "run", *code], env, logs / "daemon.log")
+        )
+        _wait_for_webserver(url, web, web_log)
+        yield DagsterStack(DagsterApi(url), home, logs)

@@ -1,0 +1,76 @@
+"""Airflow's `max_active_runs=1` as Dagster concurrency, and why correctness never depends on it."""
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from taxi_assets.assets import WAREHOUSE_POOL, raw_csv, yellow_taxi
+from tests.conftest import MONTH_ROWS, count_rows
+from tests.dagster_stack import REPO
+from tests.warehouse_probes import blocked_by, reader_holding, staging_tables
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+PATIENT_LOCKS = json.dumps({"resources": {"warehouse": {"config": {"lock_timeout_seconds": 600}}}})
+
+
+def test_the_project_instance_runs_one_run_at_a_time(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        config = instance.get_concurrency_config()
+    assert config.run_queue_config.max_concurrent_runs == 1  # the knob
+    assert config.pool_config.default_pool_limit >= config.run_queue_config.max_concurrent_runs
+    assert yellow_taxi.op.pool == WAREHOUSE_POOL
+
+
+@pytest.fixture
+def start_load(
+    cli_env: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[[str], subprocess.Popen]]:
+    """Start `dagster asset materialize` of one month of yellow_taxi, in its own process and
+    instance; processes still running at the end are killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(month: str) -> subprocess.Popen:
+        home = tmp_path / f"home{len(started)}"
+        home.mkdir()
+        args = ["asset", "materialize", "-m", "taxi_assets", "--select", "yellow_taxi"]
+        args += ["--partition", month, "--config-json", PATIENT_LOCKS]
+        env = {**cli_env, "DAGSTER_HOME": str(home)}
+        started.append(subprocess.Popen([DAGSTER, *args], env=env))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def waits_in_line(reader: int) -> list[str]:
+    """What the loads wait for: the first for the reader's table lock, the second behind it
+    for the month's advisory lock."""
+    first = blocked_by(reader)
+    second = blocked_by(first[0][0]) if len(first) == 1 else []
+    return [event for _, event in first + second]
+
+
+@pytest.mark.cli
+def test_two_processes_loading_one_month_at_once_leave_exactly_one_copy(
+    resources: dict, start_load: Callable[[str], subprocess.Popen], pg_schema: str
+) -> None:
+    dg.materialize([raw_csv, yellow_taxi], partition_key="2021-03", resources=resources)
+    with reader_holding(pg_schema, "yellow_taxi_2021_03") as reader:
+        loads = [start_load("2021-03"), start_load("2021-03")]
+        deadline = time.monotonic() + 120
+        while waits_in_line(reader) != ["relation", "advisory"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert waits_in_line(reader) == ["relation", "advisory"]
+    assert [load.wait(timeout=300) for load in loads] == [0, 0]
+    assert count_rows(pg_schema, "yellow_taxi") == MONTH_ROWS["2021-03"]
+    assert staging_tables(pg_schema) == []
