@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main test dev lint bench home worker
+.PHONY: install main test dev lint bench home worker lock
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -47,3 +47,7 @@ worker: export TAXI_CELERY_BROKER ?= pyamqp://guest@127.0.0.1:5672//
 worker: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" dagster-celery worker start -n $(or $(NAME),w1) \
 		-y celery.yaml -A dagster_celery.app
+
+lock: install
+	{ sed -n '1,4p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^taxi'; } \
+		> constraints.new && mv constraints.new constraints.txt
