@@ -70,7 +70,8 @@ def test_celery_yaml_keeps_late_acks_for_the_workers_it_starts() -> None:
 
 def test_the_image_can_carry_the_scale_extra_and_celery_yaml() -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
-    assert 'pip install --no-cache-dir ".${EXTRAS}"' in dockerfile
+    assert 'pip install --no-cache-dir -c constraints.txt ".${EXTRAS}"' in dockerfile
+    assert "!constraints.txt" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
     assert "COPY celery.yaml ./" in dockerfile
     assert "!celery.yaml" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
 
