@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -33,6 +32,7 @@ from taxi_testkit.cluster import (
     delete_queue,
     private_celery_config,
     throwaway_database,
+    throwaway_schema,
     write_instance,
 )
 from taxi_testkit.generate import write_month
@@ -77,18 +77,6 @@ def timed(env: dict[str, str], shape: str) -> float:
         if run.returncode:
             raise RuntimeError(f"{shape} failed:\n{err[-3000:]}")
     return time.perf_counter() - start
-
-
-@contextlib.contextmanager
-def schema() -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 def run_configuration(base_env: dict[str, str], endpoint: str, workers: int, tmp: Path) -> dict:
@@ -144,7 +132,7 @@ def main() -> None:
         endpoint = stack.enter_context(serve_object_store())
         mirror = stack.enter_context(serve_mirror(tmp / "mirror"))
         storage = stack.enter_context(throwaway_database(ADMIN_URL))
-        warehouse_schema = stack.enter_context(schema())
+        warehouse_schema = stack.enter_context(throwaway_schema(PG_URL, "bench"))
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "AWS_"))},
             **aws_env(endpoint),

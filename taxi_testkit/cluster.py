@@ -29,16 +29,31 @@ _READY_SECONDS = 120.0
 
 
 @contextlib.contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """Create a database on the server of `admin_url`; yield its URL; drop it afterwards."""
-    name = f"dagster_{uuid.uuid4().hex[:12]}"
+def throwaway_database(admin_url: str, prefix: str = "dagster") -> Iterator[str]:
+    """Create a database on the server of `admin_url`; yield its URL; drop it (and its sessions)
+    afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def throwaway_schema(url: str, prefix: str = "test") -> Iterator[str]:
+    """Create a schema in the database of `url`; yield its name; drop it with its tables after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 def write_instance(home: Path, storage_url: str) -> Path:

@@ -5,7 +5,6 @@ Point the suite at another server with TAXI_TEST_PG_URL (default: the local `tes
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from psycopg import sql
 
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_testkit import cluster
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones
@@ -47,17 +47,9 @@ def mirror_url(mirror_dir: Path) -> Iterator[str]:
         yield url
 
 
-@contextlib.contextmanager
-def throwaway_schema() -> Iterator[str]:
+def throwaway_schema() -> contextlib.AbstractContextManager[str]:
     """A new schema in the test database, dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    return cluster.throwaway_schema(TEST_PG_URL, "test")
 
 
 @pytest.fixture

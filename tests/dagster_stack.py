@@ -8,17 +8,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import psycopg
 import requests
-from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
+from taxi_testkit.cluster import throwaway_database
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -70,14 +69,9 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _throwaway_database() -> Iterator[str]:
-    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    """The name of a fresh database for Dagster's storage, dropped afterwards."""
+    with throwaway_database(PG_ADMIN_URL, "dagster_test") as url:
+        yield str(make_url(url).database)
 
 
 def _write_instance_yaml(home: Path, database: str) -> None:

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import requests
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from taxi_testkit import cluster
 from tests.conftest import TEST_PG_URL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,15 +37,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def throwaway_database(prefix: str) -> Iterator[str]:
     """A new database on the test server; yields its URL and drops it (and its sessions) after."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(TEST_PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
+    with cluster.throwaway_database(TEST_PG_URL, prefix) as url:
+        yield url
 
 
 def dagster_storage_env(url: str) -> dict[str, str]:
