@@ -3,7 +3,8 @@
 Two blocking checks stop downstream marts when a month cannot be trusted (its rows do not
 reconcile with the lake file, or its table drifted from the schema contract); five warnings
 report suspicious rows with their counts, which are real records and are never dropped.
-The counting runs in Postgres (quality_sql.py), one query per month.
+The counting runs in Postgres (quality_sql.py), one scan per month; the duplicate count comes
+from the load itself (duplicates.py), recorded on the materialization the checks speak about.
 """
 
 import datetime as dt
@@ -80,11 +81,11 @@ def yellow_taxi_checks(
     selected = {key.name for key in context.selected_asset_check_keys}
     with postgres.connect() as conn:
         for key in context.partition_keys:
-            month = parse_month(key)
-            counts = q.month_counts(conn, postgres.warehouse_schema, month)
+            month, record = parse_month(key), _latest_materialization(context, key)
+            counts = q.month_counts(conn, postgres.warehouse_schema, month, _duplicates(record))
             columns = q.column_types(conn, postgres.warehouse_schema, child_table(month))
             for outcome in _evaluate(month, counts, columns, lake, selected):
-                yield _evaluation(context, key, outcome)
+                yield _evaluation(key, outcome, record)
     yield from _outputs(context)
 
 
@@ -155,7 +156,7 @@ def warning_outcome(month: dt.date, name: str, flagged: int, rows: int) -> Outco
 
 
 def _evaluation(
-    context: dg.AssetCheckExecutionContext, partition: str, outcome: Outcome
+    partition: str, outcome: Outcome, record: dg.EventLogRecord | None
 ) -> dg.AssetCheckEvaluation:
     """An evaluation for one partition: AssetCheckResult cannot name one in a ranged run."""
     blocking = outcome.name in (ROW_COUNT_CHECK, SCHEMA_CHECK)
@@ -168,22 +169,28 @@ def _evaluation(
         description=outcome.description,
         blocking=blocking,
         partition=partition,
-        target_materialization_data=_latest_materialization(context, partition),
+        target_materialization_data=record
+        and AssetCheckEvaluationTargetMaterializationData(
+            run_id=record.run_id, storage_id=record.storage_id, timestamp=record.timestamp
+        ),
     )
 
 
 def _latest_materialization(
     context: dg.AssetCheckExecutionContext, partition: str
-) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """The month's materialization this evaluation speaks about (as AssetCheckResult finds it)."""
+) -> dg.EventLogRecord | None:
+    """The month's materialization the evaluations speak about (as AssetCheckResult finds it)."""
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=yellow_taxi.key, asset_partitions=[partition]), limit=1
     ).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        run_id=records[0].run_id, storage_id=records[0].storage_id, timestamp=records[0].timestamp
-    )
+    return records[0] if records else None
+
+
+def _duplicates(record: dg.EventLogRecord | None) -> int | None:
+    """The duplicate lines the load counted, if that materialization recorded them."""
+    materialization = record.asset_materialization if record else None
+    value = materialization.metadata.get(q.DUPLICATE_ROWS) if materialization else None
+    return int(value.value) if value is not None else None  # type: ignore[arg-type]
 
 
 def _outputs(context: dg.AssetCheckExecutionContext) -> Iterator[dg.Output]:

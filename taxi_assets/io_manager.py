@@ -4,6 +4,7 @@ Shaped like Dagster's DB IO manager (a ConfigurableIOManager shell over a client
 per in-memory type), except that every month's write is one transaction (see warehouse.py).
 """
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 from pydantic import Field
 
+from taxi_assets.duplicates import DuplicateLines, counting_duplicates
 from taxi_assets.errors import BadSourceFileError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
@@ -85,16 +87,21 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         progress = Progress(context.log, f"{lake_file.month} load")
         chunks = counting_lines(inflate_chunks(lake_file.path, lake_file.where, sha), progress)
         schema = self.postgres.warehouse_schema
-        with self.postgres.connect() as conn:
-            stats: LoadStats = replace_month(
-                conn,
-                schema,
-                month,
-                _checked(chunks, sha, lake_file),
-                lake_file.rows,
-                lake_file.where,
-                self.lock_timeout_seconds,
-            )
+        duplicates = DuplicateLines()
+        try:
+            with self.postgres.connect() as conn:
+                stats: LoadStats = replace_month(
+                    conn,
+                    schema,
+                    month,
+                    _checked(counting_duplicates(chunks, duplicates), sha, lake_file),
+                    lake_file.rows,
+                    lake_file.where,
+                    self.lock_timeout_seconds,
+                )
+            stats = dataclasses.replace(stats, duplicate_rows=duplicates.extra_copies())
+        finally:
+            duplicates.close()
         context.log.info(
             f"{lake_file.month}: {stats.rows:,} rows into {schema}.{stats.table} in "
             f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"

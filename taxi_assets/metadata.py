@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.lake import LakeFile
+from taxi_assets.quality_sql import DUPLICATE_ROWS
 from taxi_assets.schema import WAREHOUSE_COLUMNS, dagster_column_schema
 from taxi_assets.warehouse import LoadStats
 
@@ -37,6 +38,7 @@ def load_metadata(stats: LoadStats, schema: str, lake_file: LakeFile) -> dict[st
         "dagster/column_schema": dagster_column_schema(),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
+        **({DUPLICATE_ROWS: stats.duplicate_rows} if stats.duplicate_rows is not None else {}),
         "source_url": dg.MetadataValue.url(lake_file.url),
         "source_bytes": lake_file.bytes,
         "source_sha256": lake_file.sha256,

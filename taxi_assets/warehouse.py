@@ -42,6 +42,7 @@ class LoadStats:
     rows: int
     seconds: float
     first_rows: tuple[tuple, ...] = ()
+    duplicate_rows: int | None = None  # repeated lines, counted as the rows streamed in
 
     @property
     def rows_per_second(self) -> float:

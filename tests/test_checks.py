@@ -1,5 +1,7 @@
 """Asset checks per month: passing on a generated month, failing on crafted ones."""
 
+import datetime as dt
+import gzip
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +11,8 @@ from psycopg import sql
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK, WARN_ABOVE_SHARE, yellow_taxi_checks
 from taxi_assets.marts import daily_borough_trips
+from taxi_assets.quality_sql import DUPLICATE_ROWS
+from taxi_assets.warehouse import replace_month
 from taxi_assets.zones import taxi_zones
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
 from tests.crafted import (
@@ -143,3 +147,16 @@ def test_a_ranged_run_checks_each_month_on_its_own(resources: dict) -> None:
         row_count = found[(ROW_COUNT_CHECK, month)]
         assert row_count.passed and row_count.metadata["warehouse_rows"].value == MONTH_ROWS[month]
     assert len(found) == 2 * len(yellow_taxi_checks.check_specs)
+
+
+def test_a_month_loaded_outside_dagster_has_its_duplicates_counted_in_postgres(
+    resources: dict, pg_schema: str
+) -> None:
+    dg.materialize([raw_csv], partition_key="2021-03", resources=resources)
+    path = lake_file(resources, "2021-03")
+    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn, gzip.open(path, "rb") as lines:
+        rows = MONTH_ROWS["2021-03"]
+        replace_month(conn, pg_schema, dt.date(2021, 3, 1), lines, rows, "by hand", 10.0)
+    found = evaluations(run_checks_only(resources, "2021-03"))[(DUPLICATE_ROWS, "2021-03")]
+    expected = expected_flags(read_month(path), "2021-03")[DUPLICATE_ROWS]
+    assert found.metadata["flagged_rows"].value == expected > 0
