@@ -6,7 +6,7 @@ per in-memory type), except that every month's write is one transaction (see war
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pandas as pd
@@ -17,15 +17,17 @@ from psycopg.types.numeric import FloatLoader
 from pydantic import Field
 
 from taxi_assets.duplicates import DuplicateLines, counting_duplicates
-from taxi_assets.errors import BadSourceFileError, TransientError
+from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
 from taxi_assets.lake import LakeFile
+from taxi_assets.load_slots import DEFAULT_LOAD_SLOTS, load_slot
 from taxi_assets.metadata import load_metadata, month_materialization
+from taxi_assets.month_runner import Lane, run_months
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource, _retrying
 from taxi_assets.schema import MONTH_COLUMN, WAREHOUSE_COLUMNS, pandas_dtypes
-from taxi_assets.settings import redact
+from taxi_assets.settings import redact, setting
 from taxi_assets.warehouse import PARENT_TABLE, LoadStats, replace_month
 
 
@@ -40,6 +42,21 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         "out (each attempt reloads the whole month in one transaction).",
     )
     first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
+    load_slots: int | None = Field(
+        default=None,
+        description="Month loads at once into the warehouse schema, across all runs, and months "
+        f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
+    )
+
+    def slots(self) -> int:
+        """The load-slot count in force (at least 1)."""
+        if self.load_slots is not None:
+            return max(1, self.load_slots)
+        value = setting(None, "TAXI_LOAD_SLOTS", str(DEFAULT_LOAD_SLOTS))
+        try:
+            return max(1, int(value or DEFAULT_LOAD_SLOTS))
+        except ValueError:
+            raise TaxiError(f"TAXI_LOAD_SLOTS={value!r} is not a whole number") from None
 
     def handle_output(  # type: ignore[override]  # Dagster also accepts a generator here
         self, context: dg.OutputContext, obj: list[LakeFile]
@@ -49,8 +66,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; the "
                 "Postgres IO manager stores a list of LakeFile (one per partition)"
             )
-        for lake_file in obj:
-            metadata = self._load(context, lake_file)
+        self.postgres.target_url()  # resolved (an embedded server started) before the threads
+        loads = run_months(obj, self._load, self.slots(), context.log)
+        for lake_file, metadata in loads:
             context.step_context.add_asset_metadata(
                 metadata, asset_key=context.asset_key, partition_key=lake_file.month
             )
@@ -59,8 +77,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 event = month_materialization(context.asset_key, lake_file.month, metadata)
                 yield DagsterEvent.asset_materialization(context.step_context, event)
 
-    def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
-        """Load one month, retrying transient failures with bounded backoff and jitter."""
+    def _load(self, lake_file: LakeFile, lane: Lane) -> dict:
+        """Load one month (in a thread of its own), retrying transient failures with bounded
+        backoff and jitter."""
         transient = (TransientError, psycopg.OperationalError)
         retrying = _retrying(self.load_attempts, self.first_backoff_seconds, 30.0, transient)
         try:
@@ -68,8 +87,8 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 with attempt:
                     number = attempt.retry_state.attempt_number
                     if number > 1:
-                        context.log.warning(f"{lake_file.month}: load attempt {number}")
-                    return self._load_once(context, lake_file)
+                        lane.log.warning(f"{lake_file.month}: load attempt {number}")
+                    return self._load_once(lake_file, lane)
         except transient as exc:
             reason = redact(str(exc), self.postgres.target_url())
             if not isinstance(exc, TransientError):  # ours already name the month and file
@@ -81,15 +100,19 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             ) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _load_once(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
+    def _load_once(self, lake_file: LakeFile, lane: Lane) -> dict:
         month = parse_month(lake_file.month)
         sha = hashlib.sha256()
-        progress = Progress(context.log, f"{lake_file.month} load")
+        progress = Progress(lane.log, f"{lake_file.month} load")  # type: ignore[arg-type]
         chunks = counting_lines(inflate_chunks(lake_file.path, lake_file.where, sha), progress)
         schema = self.postgres.warehouse_schema
         duplicates = DuplicateLines()
         try:
-            with self.postgres.connect() as conn:
+            with (
+                self.postgres.connect() as conn,
+                lane.cancellable(conn),
+                load_slot(conn, schema, self.slots(), _say_waiting(lane, lake_file)),
+            ):
                 stats: LoadStats = replace_month(
                     conn,
                     schema,
@@ -102,7 +125,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             stats = dataclasses.replace(stats, duplicate_rows=duplicates.extra_copies())
         finally:
             duplicates.close()
-        context.log.info(
+        lane.log.info(
             f"{lake_file.month}: {stats.rows:,} rows into {schema}.{stats.table} in "
             f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"
         )
@@ -121,6 +144,12 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             cur.execute(query, (months,))
             frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in WAREHOUSE_COLUMNS])
         return frame.astype(pandas_dtypes())
+
+
+def _say_waiting(lane: Lane, lake_file: LakeFile) -> Callable[[int], None]:
+    return lambda slots: lane.log.info(
+        f"{lake_file.month}: waiting for a load slot (all {slots} are in use by other loads)"
+    )
 
 
 def _checked(chunks, sha: "hashlib._Hash", lake_file: LakeFile):

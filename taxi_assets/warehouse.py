@@ -173,7 +173,12 @@ def _swap_in(
         "SELECT set_config('lock_timeout', %s, true)", (f"{int(lock_timeout_seconds * 1000)}ms",)
     )
     try:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, child)))
+        # The old child first, on its own: DROP locks the parent before the child, and a swap
+        # queued there behind a long reader of this month would hold every other month's swap.
+        old = sql.Identifier(schema, child)
+        if conn.execute("SELECT to_regclass(%s)", (old.as_string(conn),)).fetchone() != (None,):
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(old))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(old))
         conn.execute(
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                 sql.Identifier(schema, _staging_table(month)), sql.Identifier(child)
