@@ -75,3 +75,24 @@ def test_raw_csv_records_download_then_verify_time(resources: dict) -> None:
 
 def test_steps_of_a_run_share_the_run_process() -> None:
     assert defs.resolve_job_def("yellow_taxi_job").executor_def.name == "in_process"
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_the_scale_bench_loads_the_course_set_beside_psql(tmp_path: Path) -> None:
+    out, before = tmp_path / "scale.json", bench_databases()
+    args = ["--scale", "0.0002", "--pg", TEST_PG_URL, "--out", str(out), "--workdir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["warehouse"]["rows"] == results["rows"] and results["months"] == 24
+    assert results["one_stream"]["seconds"] > 0 and results["two_streams"]["seconds"] > 0
+    assert results["course"]["peak_process_rss_mb"] > results["import_footprint_mb"] / 2
+    assert "ratios: course / one stream" in done.stdout and bench_databases() == before
