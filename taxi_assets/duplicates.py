@@ -5,7 +5,7 @@ month again after the load: 5.7 s for a 1.9-million-row month, more than half th
 The load already passes every decompressed byte through Python, so each data line's 64-bit hash
 is taken there (about 0.3 s of CPU per 1.9 million lines) and written to one of a few bucket
 files on disk; at the end each bucket is sorted and equal neighbours counted. Memory stays at one
-bucket's hashes (an eighth of a 23-million-row month is 23 MB), whatever the month's size.
+bucket's hashes (a sixteenth of a 23-million-row month is 12 MB), whatever the month's size.
 
 The count is exact up to 64-bit hash collisions: two different lines share a hash with
 probability about n**2 / 2**65 for n lines (1e-5 for 23 million). It counts identical *lines*:
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-_BUCKET_BITS = 3  # 8 files: the largest month's bucket sorts in about 25 MB
+_BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
 
 
 class DuplicateLines:
