@@ -103,7 +103,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     def _load_once(self, lake_file: LakeFile, lane: Lane) -> dict:
         month = parse_month(lake_file.month)
         sha = hashlib.sha256()
-        progress = Progress(lane.log, f"{lake_file.month} load")  # type: ignore[arg-type]
+        progress = Progress(lane.log, f"{lake_file.month} load")
         chunks = counting_lines(inflate_chunks(lake_file.path, lake_file.where, sha), progress)
         schema = self.postgres.warehouse_schema
         duplicates = DuplicateLines()

@@ -29,17 +29,15 @@ _POLL_SECONDS = 0.2
 _CANCEL_GRACE_SECONDS = 60.0
 
 
-class QueuedLog:
-    """The subset of a logger a month's load uses, queued for the step's thread to write."""
+class QueuedLog(logging.Logger):
+    """A logger whose records are queued for the step's thread to write."""
 
     def __init__(self, messages: "queue.Queue[tuple[int, str]]") -> None:
+        super().__init__("taxi_assets.month_load")
         self._messages = messages
 
-    def info(self, message: str) -> None:
-        self._messages.put((logging.INFO, message))
-
-    def warning(self, message: str) -> None:
-        self._messages.put((logging.WARNING, message))
+    def handle(self, record: logging.LogRecord) -> None:
+        self._messages.put((record.levelno, record.getMessage()))
 
 
 class Lane(Generic[Item]):

@@ -31,17 +31,23 @@ def bench_results(tmp_path: Path) -> dict:
     server = make_url(TEST_PG_URL).set(database=None).render_as_string(hide_password=False)
     out, before = tmp_path / "bench.json", bench_databases()
     args = [*TINY, *TINY_BACKFILL, "--pg", server, "--out", str(out), "--workdir", str(tmp_path)]
+    run_bench("bench", args)
+    assert bench_databases() == before  # the throwaway database is gone
+    return json.loads(out.read_text())
+
+
+def run_bench(module: str, args: list[str]) -> str:
+    """`python -m <module> args` from the repository root; its stdout once it succeeded."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", *args],
+        [sys.executable, "-m", module, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert bench_databases() == before  # the throwaway database is gone
-    return json.loads(out.read_text())
+    return done.stdout
 
 
 @pytest.mark.slow
@@ -82,17 +88,9 @@ def test_steps_of_a_run_share_the_run_process() -> None:
 def test_the_scale_bench_loads_the_course_set_beside_psql(tmp_path: Path) -> None:
     out, before = tmp_path / "scale.json", bench_databases()
     args = ["--scale", "0.0002", "--pg", TEST_PG_URL, "--out", str(out), "--workdir", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.scale", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    printed = run_bench("bench.scale", args)
     results = json.loads(out.read_text())
     assert results["warehouse"]["rows"] == results["rows"] and results["months"] == 24
     assert results["one_stream"]["seconds"] > 0 and results["two_streams"]["seconds"] > 0
     assert results["course"]["peak_process_rss_mb"] > results["import_footprint_mb"] / 2
-    assert "ratios: course / one stream" in done.stdout and bench_databases() == before
+    assert "ratios: course / one stream" in printed and bench_databases() == before
