@@ -101,8 +101,11 @@ class Lake:
         Where rows go is decided by the partition key alone: a manifest naming another month,
         or a URL of another file, than its own path is corrupt, and its file unverified.
         """
+        manifest = self.manifest_path(path)
         try:
-            raw = json.loads(self.manifest_path(path).read_text())
+            if not manifest.is_file():  # reading a FIFO under that name would wait for ever
+                return None
+            raw = json.loads(manifest.read_text())
             entry = LakeFile(**{**raw, "path": path})
         except (OSError, ValueError, TypeError):
             return None

@@ -28,6 +28,7 @@ from tests.faults.conftest import failure_message, lake_files
 from tests.faults.processes import DAGSTER
 
 SECRET = "s3cretPW"
+TEST_DB = sql.Identifier(psycopg.conninfo.conninfo_to_dict(TEST_PG_URL)["dbname"]).as_string()
 
 
 @dataclass(frozen=True)
@@ -257,15 +258,27 @@ def test_an_unclosed_quote_is_named_as_the_cause(
 
 
 @pytest.mark.cli
-def test_a_fifo_named_like_a_temporary_does_not_hang_the_download(
-    ds: Dataset, start, cli_env: dict, lake_dir: Path, pg_schema: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("suffix", "left_alone"),
+    [(f".part-{'f' * 32}", True), (".manifest.json", False)],
+    ids=["temporary", "manifest"],
+)
+def test_a_fifo_in_the_lake_does_not_hang_the_download(
+    suffix: str,
+    left_alone: bool,
+    ds: Dataset,
+    start,
+    cli_env: dict,
+    lake_dir: Path,
+    pg_schema: str,
+    tmp_path: Path,
 ) -> None:
-    fifo = lake_dir / f"{ds.file('2021-01')}.part-{'f' * 32}"
+    fifo = lake_dir / f"{ds.file('2021-01')}{suffix}"
     fifo.parent.mkdir(parents=True)
     os.mkfifo(fifo)
     job = start(cli_env, "2021-01", tmp_path / "run")
     assert job.wait(timeout=240) == 0
-    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # not ours: left alone
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) == left_alone  # a manifest's name is ours
     assert count_rows(pg_schema, ds.child("2021-01")) == 3_000
 
 
@@ -305,6 +318,7 @@ def test_a_statement_timeout_is_terminal_with_advice(
     ds: Dataset, resources: dict, loader_role: str
 ) -> None:
     role_sql("CREATE SCHEMA {role} AUTHORIZATION {role}", loader_role)
+    role_sql(f"GRANT CREATE ON DATABASE {TEST_DB} TO {{role}}", loader_role)  # no privilege gap
     role_sql("ALTER ROLE {role} SET statement_timeout = '1ms'", loader_role)
     mine = as_role(resources, loader_role, loader_role, first_backoff_seconds=0.01)
     with dg.DagsterInstance.ephemeral() as instance:
