@@ -1,7 +1,8 @@
 """Keeping the warehouse password out of every message, log line, event and error.
 
-A connection string is either a URL (`postgresql://user:pw@host/db?password=pw`) or libpq's
-keyword/value form (`host=h password='pw'`), and either may be malformed. Two rules:
+A connection string is either a URL (`postgresql://user:<password>@host/db`, or with
+`?password=` in the query) or libpq's keyword/value form (`host=h password=<password>`), and
+either may be malformed. Two rules:
   - to show one, parse it with libpq's own parser and rebuild it with every password masked;
     what libpq cannot parse is withheld, never echoed (it may be the password that breaks it);
   - to print any other text (a driver error), replace every string that may be a password,

@@ -185,9 +185,12 @@ def reject(lake_file: LakeFile) -> LakePath:
     The file is renamed to `<name>.rejected` (kept for inspection, replaced by the next
     rejection) and its manifest deleted: without both, the month is no longer verified.
     """
-    aside = lake_file.path.with_name(lake_file.path.name + ".rejected")
-    # Atomic locally; on an object store a copy and a delete.
-    lake_file.path.replace(aside)  # type: ignore[arg-type]
+    path = lake_file.path
+    aside = path.with_name(path.name + ".rejected")
+    if isinstance(path, Path):
+        os.replace(path, path.with_name(aside.name))  # atomic
+    else:
+        path.rename(aside)  # a copy and a delete (UPath has no replace)
     Lake.manifest_path(lake_file.path).unlink(missing_ok=True)
     return aside
 
