@@ -40,6 +40,11 @@ class Dataset:
     warehouse: str
     table: str
     kind: str
+    pickup: str  # columns the attacks write into: a timestamp, a text, a count, two amounts
+    text: str
+    count: str
+    amount: str
+    total: str
 
     def child(self, month: str) -> str:
         return f"{self.table}_{month.replace('-', '_')}"
@@ -50,7 +55,12 @@ class Dataset:
 
 DATASETS = [
     pytest.param(
-        Dataset("yellow_taxi_job", "raw_csv", "yellow_taxi", "yellow_taxi", "yellow"), id="yellow"
+        Dataset(
+            *("yellow_taxi_job", "raw_csv", "yellow_taxi", "yellow_taxi", "yellow"),
+            *("tpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
+            *("fare_amount", "total_amount"),
+        ),
+        id="yellow",
     )
 ]
 
@@ -79,10 +89,10 @@ def lines_of(ds: Dataset, mirror_dir: Path, month: str) -> list[str]:
     return gzip.decompress((mirror_dir / ds.file(month)).read_bytes()).decode().splitlines()
 
 
-def set_field(lines: list[str], line: int, position: int, value: str) -> None:
+def set_field(lines: list[str], line: int, column: str, value: str) -> None:
     """Overwrite one field of the file's `line` (1 = the header, as COPY counts)."""
     fields = lines[line - 1].split(",")
-    fields[position] = value
+    fields[lines[0].split(",").index(column)] = value
     lines[line - 1] = ",".join(fields)
 
 
@@ -177,7 +187,7 @@ def test_a_rejected_file_is_set_aside_and_downloaded_again(
 ) -> None:
     good = lines_of(ds, mirror_dir, "2021-02")
     bad = list(good)
-    set_field(bad, 9, 1, "2021-02-30 10:00:00")
+    set_field(bad, 9, ds.pickup, "2021-02-30 10:00:00")
     publish(ds, "2021-02", crafted(bad))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "line 9" in message and "2021-02-30" in message
@@ -238,7 +248,7 @@ def test_a_quoted_newline_is_one_record_as_copy_reads_it(
     ds: Dataset, own: dict, publish: OwnMirror, mirror_dir: Path, pg_schema: str
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
-    set_field(lines, 5, 6, '"N\nsplit ""flag"""')
+    set_field(lines, 5, ds.text, '"N\nsplit ""flag"""')
     publish(ds, "2021-02", crafted(lines))
     assert run(own, "2021-02", ds.raw, ds.warehouse).success
     assert count_rows(pg_schema, ds.child("2021-02")) == len(lines) - 1
@@ -248,7 +258,7 @@ def test_an_unclosed_quote_is_named_as_the_cause(
     ds: Dataset, own: dict, publish: OwnMirror, mirror_dir: Path
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
-    set_field(lines, 5, 6, '"N')
+    set_field(lines, 5, ds.text, '"N')
     publish(ds, "2021-02", crafted(lines))
     message = failure_message(run(own, "2021-02", ds.raw))
     assert "ends inside a quoted field (a quote is never closed)" in message
@@ -276,7 +286,7 @@ def test_a_fifo_in_the_lake_does_not_hang_the_download(
     fifo = lake_dir / f"{ds.file('2021-01')}{suffix}"
     fifo.parent.mkdir(parents=True)
     os.mkfifo(fifo)
-    job = start(cli_env, "2021-01", tmp_path / "run")
+    job = start(cli_env, "2021-01", tmp_path / "run", job=ds.job)
     assert job.wait(timeout=240) == 0
     assert stat.S_ISFIFO(fifo.lstat().st_mode) == left_alone  # a manifest's name is ours
     assert count_rows(pg_schema, ds.child("2021-01")) == 3_000
@@ -337,7 +347,7 @@ def test_non_finite_numbers_are_refused_with_the_line(
     value: str, ds: Dataset, own: dict, publish: OwnMirror, mirror_dir: Path, pg_schema: str
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
-    set_field(lines, 9, 10, value)
+    set_field(lines, 9, ds.amount, value)
     publish(ds, "2021-02", crafted(lines))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "2021-02 (" in message and "NaN or infinite" in message and "line 9" in message
@@ -348,8 +358,8 @@ def test_negative_counts_and_absurd_amounts_are_warnings_with_counts(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     for line in range(2, 5):
-        set_field(lines, line, 3, "-2")
-    set_field(lines, 9, 16, "1e309")  # a valid numeric: loaded, and reported
+        set_field(lines, line, ds.count, "-2")
+    set_field(lines, 9, ds.total, "1e309")  # a valid numeric: loaded, and reported
     publish(ds, "2021-02", crafted(lines))
     result = run(own, "2021-02", ds.raw, ds.warehouse, checks=True)
     found = {e.check_name: e for e in result.get_asset_check_evaluations()}
