@@ -16,10 +16,11 @@ from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 from pydantic import Field
 
+from taxi_assets.credentials import redact
 from taxi_assets.duplicates import DuplicateLines, counting_duplicates
-from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
-from taxi_assets.lake import LakeFile
+from taxi_assets.lake import LakeFile, reject
 from taxi_assets.load_slots import DEFAULT_LOAD_SLOTS, load_slot
 from taxi_assets.metadata import load_metadata, month_materialization
 from taxi_assets.month_runner import Lane, run_months
@@ -27,7 +28,7 @@ from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource, _retrying
 from taxi_assets.schema import MONTH_COLUMN, WAREHOUSE_COLUMNS, pandas_dtypes
-from taxi_assets.settings import redact, setting
+from taxi_assets.settings import setting
 from taxi_assets.warehouse import PARENT_TABLE, LoadStats, replace_month
 
 
@@ -66,6 +67,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; the "
                 "Postgres IO manager stores a list of LakeFile (one per partition)"
             )
+        _check_months(context, obj)
         self.postgres.target_url()  # resolved (an embedded server started) before the threads
         loads = run_months(obj, self._load, self.slots(), context.log)
         for lake_file, metadata in loads:
@@ -79,7 +81,11 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     def _load(self, lake_file: LakeFile, lane: Lane) -> dict:
         """Load one month (in a thread of its own), retrying transient failures with bounded
-        backoff and jitter."""
+        backoff and jitter.
+
+        A file the warehouse refuses is set aside in the lake, so the next run downloads the
+        month again instead of reusing it (the mirror may have corrected it).
+        """
         transient = (TransientError, psycopg.OperationalError)
         retrying = _retrying(self.load_attempts, self.first_backoff_seconds, 30.0, transient)
         try:
@@ -89,6 +95,12 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                     if number > 1:
                         lane.log.warning(f"{lake_file.month}: load attempt {number}")
                     return self._load_once(lake_file, lane)
+        except (BadSourceFileError, LoadRejectedError) as exc:
+            aside = reject(lake_file)
+            raise type(exc)(
+                f"{exc}. The lake file was set aside as {aside.name}: the next run of raw_csv "
+                "downloads the month again"
+            ) from None
         except transient as exc:
             reason = redact(str(exc), self.postgres.target_url())
             if not isinstance(exc, TransientError):  # ours already name the month and file
@@ -150,6 +162,16 @@ def _say_waiting(lane: Lane, lake_file: LakeFile) -> Callable[[int], None]:
     return lambda slots: lane.log.info(
         f"{lake_file.month}: waiting for a load slot (all {slots} are in use by other loads)"
     )
+
+
+def _check_months(context: dg.OutputContext, lake_files: list[LakeFile]) -> None:
+    """The months to write are the run's partition keys, whatever the files claim to be."""
+    claimed = sorted(f.month for f in lake_files)
+    if claimed != sorted(context.asset_partition_keys):
+        raise TaxiError(
+            f"the lake files {[str(f.path) for f in lake_files]} claim the months {claimed}, "
+            f"but the run writes {sorted(context.asset_partition_keys)}; nothing was loaded"
+        )
 
 
 def _checked(chunks, sha: "hashlib._Hash", lake_file: LakeFile):
