@@ -2,6 +2,7 @@
 a default that works on a laptop. Resolved when a resource is used, never at import time."""
 
 import os
+import urllib.parse
 
 from sqlalchemy.engine import make_url
 
@@ -18,9 +19,13 @@ def setting(explicit: str | None, env_name: str, default: str | None) -> str | N
 
 
 def masked_url(url: str) -> str:
-    """A database URL safe to print: the password, if any, replaced by ***."""
+    """A database URL safe to print: the password, if any, replaced by ***; a socket folder
+    (`?host=/path`) as readable as it was written."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        if not parsed.password:  # e.g. the embedded server's postgresql://postgres:@/...
+            parsed = parsed._replace(password=None)
+        return urllib.parse.unquote(parsed.render_as_string(hide_password=True))
     except Exception:  # an unparsable URL is never echoed, it might hold a secret
         return "<unparsable database URL>"
 
