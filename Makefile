@@ -34,7 +34,8 @@ home:
 # VERBOSE=1 shows them here with every DEBUG event.
 MONTHS_RANGE ?= 2021-01...2021-03
 MAIN_LOG_LEVEL := $(if $(VERBOSE),DEBUG,INFO)
-main: export PYTHONWARNINGS := $(if $(VERBOSE),default,ignore)
+QUIET_WARNINGS := $(if $(VERBOSE),default,ignore)
+main mirror psql warehouse: export PYTHONWARNINGS := $(QUIET_WARNINGS)
 main: $(VENV)/.runtime-installed home
 	$(BIN)/dagster asset materialize -m taxi_assets \
 		--select raw_csv,yellow_taxi --partition-range $(MONTHS_RANGE) \
