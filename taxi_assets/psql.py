@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from taxi_assets.credentials import masked_url
 from taxi_assets.resources import PostgresResource
-from taxi_assets.settings import masked_url
 
 
 def psql_executable() -> str:
