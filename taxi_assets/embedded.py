@@ -70,5 +70,9 @@ def configure_for_bulk_loads(url: str) -> bool:
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), value))
         if changed:
             conn.execute("SELECT pg_reload_conf()")
-        pending = conn.execute("SELECT bool_or(pending_restart) FROM pg_settings").fetchone()
-    return bool(pending and pending[0])
+        # Read from the settings in force, not `pending_restart`: a reload is asynchronous.
+        at_start = conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE context = 'postmaster' AND name = ANY(%s)",
+            (list(BULK_LOAD_SETTINGS),),
+        ).fetchall()
+    return any(value != BULK_LOAD_SETTINGS[name] for name, value in at_start)
