@@ -28,6 +28,8 @@ test: install
 	$(BIN)/python -m pytest
 
 dev: install home
+	@echo "make dev: dagster dev will warn that ./dagster.yaml is not used; it is, through" \
+		"$(DAGSTER_HOME)/dagster.yaml, a link to it (docs/ui.md)."
 	$(BIN)/dagster dev -w workspace.yaml
 
 # The benchmark (README, Performance): about 30 minutes at full size; BENCH_ARGS="--rows 200000
