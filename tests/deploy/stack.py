@@ -222,3 +222,17 @@ def wait_until_materialized(
             return
         time.sleep(2)
     raise TimeoutError(f"{asset} {month or ''} not materialized after {timeout}s")
+
+
+def backfill_months(stack: Stack, months: list[str], timeout: float = 300) -> str:
+    """Backfill raw_csv and yellow_taxi for `months` as the UI's dialog does; its final status."""
+    from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
+
+    api = DagsterApi(f"{stack.web_url}/graphql")
+    backfill_id = api.launch_backfill(months, title=f"{months[0]}..{months[-1]}")
+    deadline = time.monotonic() + timeout
+    while (status := api.backfill_status(backfill_id)) not in TERMINAL_BACKFILL_STATUSES:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} not finished after {timeout}s")
+        time.sleep(2)
+    return status

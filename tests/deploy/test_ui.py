@@ -10,10 +10,12 @@ import dagster as dg
 import pytest
 
 from taxi_assets import defs
+from taxi_assets.checks import ROW_COUNT_CHECK
 from taxi_assets.partitions import month_partitions
 from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import (
     Stack,
+    backfill_months,
     launch_month,
     loaded_months,
     wait_until_materialized,
@@ -140,3 +142,16 @@ def test_the_mart_fills_itself_and_its_page_says_what_it_waits_for(
     assert page.get_by_text(re.compile(r"^\d+\.\d$")).count() >= 1  # minutes to 0.1
     assert page.get_by_text(re.compile(r"^\d+\.\d{3,}$")).count() == 0
     assert page.get_by_text(re.compile("^(months|total_rows)$")).count() == 0
+
+
+def test_a_check_result_of_a_ranged_backfill_names_its_month(
+    page, stack: Stack, screenshot
+) -> None:
+    assert backfill_months(stack, ["2021-02", "2021-03"]) == "COMPLETED_SUCCESS"
+    page.goto(f"{stack.web_url}/assets/yellow_taxi?view=checks&checkDetail={ROW_COUNT_CHECK}")
+    result = page.get_by_text(re.compile(r"^2021-0[23]: [\d,]+ rows in yellow_taxi_2021_0[23] "))
+    result.wait_for()
+    screenshot("latest-check-result")
+    month = result.inner_text()[:7]
+    assert f"yellow_taxi_{month.replace('-', '_')} " in result.inner_text()
+    assert re.search(rf"Partition\s+{month}\b", page.inner_text("body"))
