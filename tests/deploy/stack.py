@@ -226,9 +226,9 @@ def wait_until_materialized(
 
 def backfill_months(stack: Stack, months: list[str], timeout: float = 300) -> str:
     """Backfill raw_csv and yellow_taxi for `months` as the UI's dialog does; its final status."""
-    from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
+    from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
 
-    api = DagsterApi(f"{stack.web_url}/graphql")
+    api = BackfillControl(f"{stack.web_url}/graphql")
     backfill_id = api.launch_backfill(months, title=f"{months[0]}..{months[-1]}")
     deadline = time.monotonic() + timeout
     while (status := api.backfill_status(backfill_id)) not in TERMINAL_BACKFILL_STATUSES:
