@@ -77,7 +77,7 @@ def test_a_cancelled_backfill_keeps_finished_months_and_retries_only_the_rest(
         wait_until(lambda: bool(blocked_by(reader)), 300, stack)
         # Months load side by side: March starts when January is done, and commits.
         wait_until(lambda: table_oid(pg_schema, "yellow_taxi_2021_03") is not None, 300, stack)
-        stack.api.cancel_backfill(backfill_id)
+        stack.cancel_backfill(backfill_id)
         assert stack.wait_for_backfill(backfill_id) == "CANCELED"
     assert [run.status for run in backfill_runs(stack, backfill_id)] == [
         dg.DagsterRunStatus.CANCELED
