@@ -14,8 +14,7 @@ import json
 import dagster as dg
 
 from taxi_assets.assets import yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource
+from taxi_assets.resources import DataLake, PostgresResource, WarehouseResource
 
 
 def _status_mb(field: str) -> float:
@@ -40,7 +39,7 @@ def load_month(month: str, lake: str, pg_url: str, schema: str) -> dict:
     result = dg.materialize(
         [yellow_taxi],
         partition_key=month,
-        resources={"lake": DataLake(root=lake), "warehouse": PostgresIOManager(postgres=postgres)},
+        resources={"lake": DataLake(root=lake), "warehouse": WarehouseResource(postgres=postgres)},
     )
     metadata = result.asset_materializations_for_node("yellow_taxi")[0].metadata
     peak = _status_mb("VmHWM")

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench.workspace import fresh_copy_table, fresh_schema
-from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.datasets import YELLOW
 
 REPO = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -65,7 +65,7 @@ def lesson(target: Target) -> dict:
 def psql_copy(target: Target) -> dict:
     """(b) `gunzip -c file | psql -c "\\copy t (cols) from stdin (format csv, header true)"`."""
     fresh_copy_table(target.db_url, COPY_TABLE, target.month)
-    columns = ", ".join(f'"{c}"' for c in SOURCE_HEADER)
+    columns = ", ".join(f'"{c}"' for c in YELLOW.header)
     command = f"\\copy {COPY_TABLE} ({columns}) from stdin with (format csv, header true)"
     started = time.monotonic()
     gunzip = subprocess.Popen(["gunzip", "-c", str(target.lake_file)], stdout=subprocess.PIPE)

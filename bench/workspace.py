@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.schema import column_definitions
 from taxi_testkit.generate import write_month
@@ -50,7 +51,9 @@ def fresh_copy_table(db_url: str, table: str, month: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
         conn.execute(
-            sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), column_definitions())
+            sql.SQL("CREATE TABLE {} ({})").format(
+                sql.Identifier(table), column_definitions(YELLOW.warehouse_columns)
+            )
         )
         conn.execute(
             sql.SQL("ALTER TABLE {} ALTER COLUMN file_month SET DEFAULT {}").format(

@@ -9,23 +9,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from taxi_assets.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.partitions import next_month
-from taxi_assets.schema import WAREHOUSE_COLUMNS
-from taxi_assets.warehouse import child_table
-
-PICKUPS_OUTSIDE_MONTH = "pickups_outside_month"
-NEGATIVE_TOTALS = "negative_totals"
-DROPOFF_BEFORE_PICKUP = "dropoff_before_pickup"
-MISSING_PASSENGER_COUNTS = "missing_passenger_counts"
-DUPLICATE_ROWS = "duplicate_rows"
-
-# The predicate that flags a row, per warning; duplicates are counted apart (extra copies).
-WARNING_PREDICATES: dict[str, str] = {
-    PICKUPS_OUTSIDE_MONTH: "tpep_pickup_datetime < %(start)s OR tpep_pickup_datetime >= %(end)s",
-    NEGATIVE_TOTALS: "total_amount < 0",
-    DROPOFF_BEFORE_PICKUP: "tpep_dropoff_datetime < tpep_pickup_datetime",
-    MISSING_PASSENGER_COUNTS: "passenger_count IS NULL",
-}
 
 
 @dataclass(frozen=True)
@@ -36,23 +21,41 @@ class MonthCounts:
     flagged: dict[str, int]
 
 
-def month_counts(conn: psycopg.Connection, schema: str, month: dt.date) -> MonthCounts | None:
+def _predicate(rule: WarningRule) -> sql.Composable:
+    """The SQL that flags a row for `rule` (duplicates are counted apart, as extra copies)."""
+    columns = [sql.Identifier(c) for c in rule.columns]
+    if rule.kind == "outside_month":
+        return sql.SQL("{0} < %(start)s OR {0} >= %(end)s").format(columns[0])
+    if rule.kind == "negative":
+        return sql.SQL("{} < 0").format(columns[0])
+    if rule.kind == "before":
+        return sql.SQL("{} < {}").format(columns[0], columns[1])
+    if rule.kind == "missing":
+        return sql.SQL("{} IS NULL").format(columns[0])
+    raise ValueError(f"no row predicate for a {rule.kind} rule")
+
+
+def _count(rule: WarningRule, table: sql.Identifier) -> sql.Composable:
+    if rule.kind == "duplicates":
+        # SELECT DISTINCT * hashes whole rows: about 5x faster here than count(DISTINCT t).
+        return sql.SQL("count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM {}) AS d)").format(
+            table
+        )
+    return sql.SQL("count(*) FILTER (WHERE {})").format(_predicate(rule))
+
+
+def month_counts(
+    conn: psycopg.Connection, schema: str, spec: DatasetSpec, month: dt.date
+) -> MonthCounts | None:
     """Count the month's rows and flagged rows in one query; None if the month is not loaded."""
-    table = sql.Identifier(schema, child_table(month))
-    if not _exists(conn, schema, child_table(month)):
+    table = sql.Identifier(schema, spec.child_table(month))
+    if not _exists(conn, schema, spec.child_table(month)):
         return None
-    filters = [
-        sql.SQL("count(*) FILTER (WHERE {})").format(sql.SQL(predicate))  # type: ignore[arg-type]
-        for predicate in WARNING_PREDICATES.values()
-    ]
-    # SELECT DISTINCT * hashes whole rows: about 5x faster here than count(DISTINCT t).
-    query = sql.SQL(
-        "SELECT count(*), {}, count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM {}) AS d) "
-        "FROM {}"
-    ).format(sql.SQL(", ").join(filters), table, table)
+    counts = [sql.SQL("count(*)"), *(_count(rule, table) for rule in spec.warnings)]
+    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), table)
     row = conn.execute(query, {"start": month, "end": next_month(month)}).fetchone()
     assert row is not None
-    names = [*WARNING_PREDICATES, DUPLICATE_ROWS]
+    names = [rule.name for rule in spec.warnings]
     return MonthCounts(rows=row[0], flagged=dict(zip(names, row[1:], strict=True)))
 
 
@@ -69,10 +72,10 @@ def column_types(conn: psycopg.Connection, schema: str, table: str) -> list[tupl
     return [(name, pg_type, nullable) for name, pg_type, nullable in rows]
 
 
-def contract_types() -> list[tuple[str, str, bool]]:
-    """The same triples as the schema contract promises them."""
+def contract_types(spec: DatasetSpec) -> list[tuple[str, str, bool]]:
+    """The same triples as the dataset's contract promises them."""
     aliases = {"timestamp": "timestamp without time zone"}
-    return [(c.name, aliases.get(c.pg_type, c.pg_type), c.nullable) for c in WAREHOUSE_COLUMNS]
+    return [(c.name, aliases.get(c.pg_type, c.pg_type), c.nullable) for c in spec.warehouse_columns]
 
 
 def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:

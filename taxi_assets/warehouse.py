@@ -1,42 +1,56 @@
-"""Postgres load mechanics: the partitioned parent, COPY into staging, gates, the atomic swap.
+"""The warehouse writer: every write to Postgres goes through here (trip months, zones, marts).
 
-A month is replaced in one transaction on one connection:
-  1. a session advisory lock for the month serialises writers of that month (others wait);
-  2. a fresh staging table, created from the schema contract with a CHECK on the month, is
-     filled by `COPY ... FROM STDIN` straight from the decompressed stream (FREEZE: the table
-     is new in this transaction);
-  3. gates compare the staged rows with what the lake's manifest promises;
-  4. under `lock_timeout`, the old child is dropped and the staging table renamed and attached
-     (the CHECK lets ATTACH skip its validation scan).
-Readers see the old month or the new one; a failure anywhere rolls everything back.
+It owns connecting (bounded retries), one advisory-lock namespace keyed by (schema, table,
+slice), staging tables, COPY error mapping, the gates and the swap. A write is one
+transaction on one connection; readers see the old rows or the new ones, never a mix:
+  - a month of a trip table: COPY into a fresh staging table with a CHECK on the month, gate
+    its rows against the lake's manifest, then drop the old child and rename and ATTACH the new
+    one under `lock_timeout` (the CHECK lets ATTACH skip its validation scan);
+  - a whole small table (zones): COPY into staging, gate, drop and rename;
+  - a month of a mart: delete the month's rows and insert them again.
+No Dagster here: the assets call it through a resource.
 """
 
 import contextlib
 import datetime as dt
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import psycopg
+import tenacity
 from psycopg import sql
 
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TransientError
-from taxi_assets.schema import (
-    MONTH_COLUMN,
-    WAREHOUSE_COLUMNS,
-    column_definitions,
-    source_column_list,
-)
+from taxi_assets.schema import Column, column_definitions, column_list
+from taxi_assets.settings import masked_url, redact
 
-PARENT_TABLE = "yellow_taxi"
-_LOCK_NAMESPACE = 0x7A71  # first key of pg_advisory_lock(int, int): "taxi"
-_DDL_LOCK = 0  # second key for creating the parent table
 PREVIEW_ROWS = 5
+_LOG = logging.getLogger(__name__)
+_NO_ORDER = sql.SQL("")
+_WHOLE_TABLE = 0  # lock slice for a write replacing a whole table
+_DDL = -1  # lock slice for creating a table
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table: its columns, primary key, and the column it is LIST-partitioned on."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    partitioned_by: str | None = None
+
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        """The columns a CSV fills, in file order (the partition column comes from the month)."""
+        return tuple(c for c in self.columns if c.name != self.partitioned_by)
 
 
 @dataclass(frozen=True)
 class LoadStats:
-    """What one month's replacement did."""
+    """What one write did."""
 
     table: str
     rows: int
@@ -48,113 +62,303 @@ class LoadStats:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def child_table(month: dt.date) -> str:
-    """The lesson's per-month table name, `yellow_taxi_YYYY_MM`."""
-    return f"{PARENT_TABLE}_{month:%Y_%m}"
+def retrying(attempts: int, first_wait: float, max_wait: float, on: type[BaseException] | tuple):
+    """Bounded exponential backoff with jitter; re-raises the last error when attempts run out."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(on),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_random_exponential(multiplier=first_wait, max=max_wait),
+        reraise=True,
+    )
 
 
-def _staging_table(month: dt.date) -> str:
-    return f"{child_table(month)}_staging"
+def month_slice(month: dt.date) -> int:
+    """The lock slice of a month: `yyyymm`."""
+    return month.year * 100 + month.month
 
 
-def ensure_parent(conn: psycopg.Connection, schema: str) -> None:
-    """Create the schema and the list-partitioned parent table if they do not exist."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, _DDL_LOCK))
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+@dataclass(frozen=True)
+class WarehouseWriter:
+    """One schema of one Postgres database, written only through these methods."""
+
+    url: str
+    schema: str
+    connect_attempts: int = 5
+    connect_timeout_seconds: int = 10
+    lock_timeout_seconds: float = 10.0
+    load_attempts: int = 3
+    first_backoff_seconds: float = 1.0
+
+    @property
+    def display_url(self) -> str:
+        return masked_url(self.url)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """An autocommit connection (transactions explicit), retried while the server is away."""
+        try:
+            conn = retrying(self.connect_attempts, 0.5, 10.0, psycopg.OperationalError)(
+                psycopg.connect,
+                self.url,
+                autocommit=True,
+                connect_timeout=self.connect_timeout_seconds,
+                application_name="taxi_assets",
+            )
+        except psycopg.OperationalError as exc:
+            raise TransientError(
+                f"cannot connect to the warehouse at {self.display_url} after "
+                f"{self.connect_attempts} attempts: {redact(str(exc), self.url)}"
+            ) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def ident(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, table)
+
+    def lock(self, conn: psycopg.Connection, table: str, slice_: int) -> None:
+        """Wait for the transaction-scoped lock on (schema, table, slice): writers of the same
+        slice take turns; other slices, tables and schemas never wait for each other."""
+        key = f"{self.schema}.{table}"
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (key, slice_))
+
+    def ensure(self, conn: psycopg.Connection, table: Table) -> None:
+        """Create the schema and the table (a LIST-partitioned parent if so declared)."""
+        with conn.transaction():
+            self.lock(conn, table.name, _DDL)
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
+            conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}{}){}").format(
+                    self.ident(table.name),
+                    column_definitions(table.columns),
+                    _primary_key(table.primary_key),
+                    sql.SQL(" PARTITION BY LIST ({})").format(sql.Identifier(table.partitioned_by))
+                    if table.partitioned_by
+                    else sql.SQL(""),
+                )
+            )
+
+    def exists(self, conn: psycopg.Connection, table: str) -> bool:
+        found = conn.execute("SELECT to_regclass(%s)", (self.ident(table).as_string(conn),))
+        row = found.fetchone()
+        return row is not None and row[0] is not None
+
+    # --- a month of a partitioned trip table -------------------------------------------------
+
+    def replace_month(
+        self,
+        table: Table,
+        month: dt.date,
+        csv_chunks: Callable[[], Iterable[bytes]],
+        expected_rows: int,
+        where: str,
+        log: logging.Logger = _LOG,
+    ) -> LoadStats:
+        """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
+
+        Transient failures (the server gone, the swap's lock timeout) retry the whole month with
+        backoff, `csv_chunks` called afresh each time.
+        """
+        transient = (TransientError, psycopg.OperationalError)
+        try:
+            for attempt in retrying(
+                self.load_attempts, self.first_backoff_seconds, 30.0, transient
+            ):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        number = attempt.retry_state.attempt_number
+                        log.warning(f"{month:%Y-%m}: load attempt {number}")
+                    return self._replace_month_once(
+                        table, month, csv_chunks(), expected_rows, where
+                    )
+        except transient as exc:
+            reason = redact(str(exc), self.url)
+            if not isinstance(exc, TransientError):  # ours already name the month and file
+                reason = f"{where}: {reason}"
+            raise TransientError(
+                f"{reason}; gave up after {self.load_attempts} attempts; the month's previous "
+                f"rows are unchanged: materialize it again once the warehouse at "
+                f"{self.display_url} is reachable and not locked"
+            ) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _replace_month_once(
+        self,
+        table: Table,
+        month: dt.date,
+        chunks: Iterable[bytes],
+        expected_rows: int,
+        where: str,
+    ) -> LoadStats:
+        started = time.monotonic()
+        child = f"{table.name}_{month:%Y_%m}"
+        staging = self.ident(f"{child}_staging")
+        with self.connect() as conn:
+            self.ensure(conn, table)
+            with conn.transaction():
+                self.lock(conn, table.name, month_slice(month))
+                self._create_month_staging(conn, table, staging, month)
+                rows = self._copy(conn, staging, table.file_columns, chunks, where)
+                _gate_rows(rows, expected_rows, where)
+                conn.execute(sql.SQL("ANALYZE {}").format(staging))
+                first_rows = self._preview(conn, staging, table.columns)
+                self._swap(conn, staging, child, where, attach=(table, month))
+        return LoadStats(child, rows, time.monotonic() - started, first_rows)
+
+    def _create_month_staging(
+        self, conn: psycopg.Connection, table: Table, staging: sql.Identifier, month: dt.date
+    ) -> None:
+        assert table.partitioned_by is not None
+        month_column, first_day = sql.Identifier(table.partitioned_by), sql.Literal(month)
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
         conn.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}) PARTITION BY LIST ({})").format(
-                sql.Identifier(schema, PARENT_TABLE),
-                column_definitions(),
-                sql.Identifier(MONTH_COLUMN.name),
+            sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}))").format(
+                staging, column_definitions(table.columns), month_column, first_day
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+                staging, month_column, first_day
             )
         )
 
+    # --- a whole small table -----------------------------------------------------------------
 
-def replace_month(
-    conn: psycopg.Connection,
-    schema: str,
-    month: dt.date,
-    csv_chunks: Iterable[bytes],
-    expected_rows: int,
-    where: str,
-    lock_timeout_seconds: float,
-) -> LoadStats:
-    """Atomically replace one month's child table with the rows of `csv_chunks` (CSV + header).
-
-    `where` names the month and file in error messages. Raises LoadRejectedError when a gate
-    fails, BadSourceFileError when COPY rejects a line, TransientError on lock timeout.
-    """
-    started = time.monotonic()
-    ensure_parent(conn, schema)
-    # Keyed by schema and month: writers of the same month of the same table wait for each
-    # other; other schemas in the same database (and other months) never do.
-    lock_key = (f"{schema}.{PARENT_TABLE}", month.year * 100 + month.month)
-    conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", lock_key)
-    try:
-        with conn.transaction():
-            staging = _create_staging(conn, schema, month)
-            rows = _copy_rows(conn, staging, csv_chunks, where)
-            if rows != expected_rows:
-                raise LoadRejectedError(
-                    f"{where}: staged {rows:,} rows but the lake manifest records "
-                    f"{expected_rows:,}; the month was not replaced"
+    def replace_table(self, table: Table, body: bytes, where: str) -> LoadStats:
+        """Replace the whole table with the CSV `body` (header line first) in one transaction."""
+        started = time.monotonic()
+        staging = self.ident(f"{table.name}_staging")
+        with self.connect() as conn, conn.transaction():
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
+            self.lock(conn, table.name, _WHOLE_TABLE)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({}{})").format(
+                    staging, column_definitions(table.columns), _primary_key(table.primary_key)
                 )
-            conn.execute(sql.SQL("ANALYZE {}").format(staging))
-            first_rows = _first_rows(conn, staging)
-            _swap_in(conn, schema, month, lock_timeout_seconds, where)
-    finally:
-        with contextlib.suppress(psycopg.Error):  # a broken connection released it already
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", lock_key)
-    return LoadStats(child_table(month), rows, time.monotonic() - started, first_rows)
+            )
+            rows = self._copy(conn, staging, table.columns, [body], where)
+            if rows <= 0:
+                raise BadSourceFileError(f"{where} has no rows")
+            first_rows = self._preview(conn, staging, table.columns, sql.SQL(" ORDER BY 1"))
+            self._swap(conn, staging, table.name, where)
+        return LoadStats(table.name, rows, time.monotonic() - started, first_rows)
+
+    # --- a month of a mart -------------------------------------------------------------------
+
+    def replace_month_rows(
+        self,
+        table: Table,
+        month_column: str,
+        month: dt.date,
+        insert: sql.Composed,
+        params: dict,
+    ) -> LoadStats:
+        """Delete the month's rows and run `insert` (writing them again), in one transaction."""
+        started = time.monotonic()
+        target, month_id = self.ident(table.name), sql.Identifier(month_column)
+        with self.connect() as conn:
+            self.ensure(conn, table)
+            with conn.transaction():
+                self.lock(conn, table.name, month_slice(month))
+                delete = sql.SQL("DELETE FROM {} WHERE {} = %(month)s").format(target, month_id)
+                conn.execute(delete, {"month": month})
+                rows = conn.execute(insert, params).rowcount
+                order = sql.SQL(" WHERE {} = {} ORDER BY 2, 3").format(month_id, sql.Literal(month))
+                first_rows = self._preview(conn, target, table.columns, order)
+        return LoadStats(table.name, rows, time.monotonic() - started, first_rows)
+
+    # --- shared mechanics --------------------------------------------------------------------
+
+    def _copy(
+        self,
+        conn: psycopg.Connection,
+        staging: sql.Identifier,
+        columns: Iterable[Column],
+        chunks: Iterable[bytes],
+        where: str,
+    ) -> int:
+        """COPY CSV (header line first) into `columns`, in file order; map Postgres' refusals."""
+        statement = sql.SQL(
+            "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true)"
+        ).format(staging, column_list(tuple(columns)))
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for chunk in chunks:
+                        copy.write(chunk)
+                return cur.rowcount
+        except psycopg.errors.DataError as exc:
+            raise BadSourceFileError(
+                f"{where} has a row Postgres rejects: {_describe(exc)}; the previous rows are "
+                "unchanged"
+            ) from exc
+        except psycopg.errors.IntegrityError as exc:
+            raise LoadRejectedError(
+                f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"
+            ) from exc
+
+    def _preview(
+        self,
+        conn: psycopg.Connection,
+        table: sql.Identifier,
+        columns: tuple[Column, ...],
+        order: sql.Composable = _NO_ORDER,
+    ) -> tuple[tuple, ...]:
+        query = sql.SQL("SELECT {} FROM {}{} LIMIT %s").format(column_list(columns), table, order)
+        return tuple(conn.execute(query, (PREVIEW_ROWS,)).fetchall())
+
+    def _swap(
+        self,
+        conn: psycopg.Connection,
+        staging: sql.Identifier,
+        final: str,
+        where: str,
+        attach: tuple[Table, dt.date] | None = None,
+    ) -> None:
+        """Drop the old table, rename staging into its place (and attach it as the month)."""
+        timeout = f"{int(self.lock_timeout_seconds * 1000)}ms"
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (timeout,))
+        parent = attach[0].name if attach else final
+        held = f"{self.schema}.{final}" + (f" or {self.schema}.{parent}" if attach else "")
+        try:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.ident(final)))
+            conn.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(final))
+            )
+            if attach:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                        self.ident(parent), self.ident(final), sql.Literal(attach[1])
+                    )
+                )
+        except psycopg.errors.LockNotAvailable as exc:
+            raise TransientError(
+                f"{where}: another session held {held} for more than"
+                f" {self.lock_timeout_seconds:g}s, so the swap gave up; the previous "
+                "rows are in place; retry when long-running queries on the table have finished"
+            ) from exc
 
 
-def _first_rows(conn: psycopg.Connection, staging: sql.Identifier) -> tuple[tuple, ...]:
-    """The first rows as loaded (file order: the table is fresh), for the metadata preview."""
-    columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in WAREHOUSE_COLUMNS)
-    query = sql.SQL("SELECT {} FROM {} LIMIT %s").format(columns, staging)
-    return tuple(conn.execute(query, (PREVIEW_ROWS,)).fetchall())
-
-
-def _create_staging(conn: psycopg.Connection, schema: str, month: dt.date) -> sql.Identifier:
-    staging = sql.Identifier(schema, _staging_table(month))
-    first_day = sql.Literal(month)
-    month_column = sql.Identifier(MONTH_COLUMN.name)
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
-    conn.execute(
-        sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}))").format(
-            staging, column_definitions(), month_column, first_day
-        )
-    )
-    conn.execute(
-        sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
-            staging, month_column, first_day
-        )
-    )
-    return staging
-
-
-def _copy_rows(
-    conn: psycopg.Connection, staging: sql.Identifier, csv_chunks: Iterable[bytes], where: str
-) -> int:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true)").format(
-        staging, source_column_list()
-    )
-    try:
-        with conn.cursor() as cur:
-            with cur.copy(statement) as copy:
-                for chunk in csv_chunks:
-                    copy.write(chunk)
-            return cur.rowcount
-    except psycopg.errors.DataError as exc:
-        raise BadSourceFileError(
-            f"{where} has a row Postgres rejects: {_describe(exc)}; the month's previous rows "
-            "are unchanged"
-        ) from exc
-    except psycopg.errors.IntegrityError as exc:
+def _gate_rows(rows: int, expected: int, where: str) -> None:
+    if rows != expected:
         raise LoadRejectedError(
-            f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"
-        ) from exc
+            f"{where}: staged {rows:,} rows but the lake manifest records {expected:,}; the "
+            "month was not replaced"
+        )
+
+
+def _primary_key(columns: tuple[str, ...]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("")
+    return sql.SQL(", PRIMARY KEY ({})").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
 
 
 def _describe(exc: psycopg.Error) -> str:
@@ -162,32 +366,3 @@ def _describe(exc: psycopg.Error) -> str:
     primary = exc.diag.message_primary or str(exc)
     context = (exc.diag.context or "").strip().replace("\n", "; ")
     return f"{primary} ({context})" if context else primary
-
-
-def _swap_in(
-    conn: psycopg.Connection, schema: str, month: dt.date, lock_timeout_seconds: float, where: str
-) -> None:
-    child = child_table(month)
-    conn.execute(
-        "SELECT set_config('lock_timeout', %s, true)", (f"{int(lock_timeout_seconds * 1000)}ms",)
-    )
-    try:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, child)))
-        conn.execute(
-            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                sql.Identifier(schema, _staging_table(month)), sql.Identifier(child)
-            )
-        )
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                sql.Identifier(schema, PARENT_TABLE),
-                sql.Identifier(schema, child),
-                sql.Literal(month),
-            )
-        )
-    except psycopg.errors.LockNotAvailable as exc:
-        raise TransientError(
-            f"{where}: another session held {schema}.{child} or {schema}.{PARENT_TABLE} for "
-            f"more than {lock_timeout_seconds:g}s, so the swap gave up; the previous rows are "
-            "in place; retry when long-running queries on the table have finished"
-        ) from exc

@@ -6,26 +6,30 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.datasets import YELLOW
+from taxi_assets.partitions import parse_month
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.schema import SOURCE_HEADER, YELLOW_COLUMNS
 
 PICKUP, DROPOFF, PASSENGERS, TOTAL = 1, 2, 3, 16  # field positions in a CSV line
 
 
-def lake_file(resources: dict, month: str) -> Path:
+def lake_file(resources: dict, month: str, spec: DatasetSpec = YELLOW) -> Path:
     """The month's file in the lake the resources point at."""
-    return Path(resources["lake"].root) / "yellow" / f"yellow_tripdata_{month}.csv.gz"
+    return Path(resources["lake"].root) / spec.relative_path(parse_month(month))
 
 
-def lines_of(resources: dict, month: str) -> list[str]:
+def lines_of(resources: dict, month: str, spec: DatasetSpec = YELLOW) -> list[str]:
     """Header and data lines of the month as the lake holds it."""
-    return gzip.decompress(lake_file(resources, month).read_bytes()).decode().splitlines()
+    return gzip.decompress(lake_file(resources, month, spec).read_bytes()).decode().splitlines()
 
 
-def serve_crafted(resources: dict, tmp_path: Path, month: str, lines: list[str]) -> None:
+def serve_crafted(
+    resources: dict, tmp_path: Path, month: str, lines: list[str], spec: DatasetSpec = YELLOW
+) -> None:
     """Point the resources at a file:// mirror holding `lines` as the month, and a fresh lake."""
     root = tmp_path / "crafted_mirror"
-    target = root / "yellow" / f"yellow_tripdata_{month}.csv.gz"
+    target = root / spec.relative_path(parse_month(month))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     resources["source"] = TaxiSource(base_url=root.as_uri())
@@ -42,10 +46,10 @@ def set_field(lines: list[str], rows: range, position: int, value: str) -> None:
 
 def read_month(path: Path) -> pd.DataFrame:
     """The month read with pandas alone: typed by the contract's pandas dtypes."""
-    timestamps = [c.name for c in YELLOW_COLUMNS if c.pg_type == "timestamp"]
-    dtypes = {c.name: c.pandas_dtype for c in YELLOW_COLUMNS if c.name not in timestamps}
+    timestamps = [c.name for c in YELLOW.columns if c.pg_type == "timestamp"]
+    dtypes = {c.name: c.pandas_dtype for c in YELLOW.columns if c.name not in timestamps}
     frame = pd.read_csv(path, dtype=dtypes, parse_dates=timestamps)
-    assert list(frame.columns) == list(SOURCE_HEADER)
+    assert list(frame.columns) == list(YELLOW.header)
     return frame
 
 

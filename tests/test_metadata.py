@@ -5,7 +5,7 @@ import hashlib
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.schema import WAREHOUSE_COLUMNS
+from taxi_assets.datasets import YELLOW
 from taxi_assets.warehouse import PREVIEW_ROWS
 from tests.conftest import MONTH_ROWS
 from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
@@ -29,7 +29,7 @@ def test_a_month_carries_the_standard_metadata(resources: dict) -> None:
     stored = lake_file(resources, "2021-01")
     assert set(meta) >= STANDARD_KEYS
     assert [c.name for c in meta["dagster/column_schema"].value.columns] == [
-        c.name for c in WAREHOUSE_COLUMNS
+        c.name for c in YELLOW.warehouse_columns
     ]
     assert meta["source_url"].value.endswith("/yellow/yellow_tripdata_2021-01.csv.gz")
     assert meta["source_bytes"].value == stored.stat().st_size

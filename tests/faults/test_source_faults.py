@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from taxi_assets.assets import raw_csv
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.schema import SOURCE_HEADER
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import table_fingerprint
@@ -28,7 +28,7 @@ from tests.faults.conftest import (
     tables_like,
 )
 
-HEADER = ",".join(SOURCE_HEADER)
+HEADER = ",".join(YELLOW.header)
 
 
 def test_unpublished_month_fails_at_once_without_retrying(against, tmp_path: Path) -> None:

@@ -12,8 +12,7 @@ import pytest
 import s3fs
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows
 
 KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"
@@ -22,9 +21,9 @@ KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"
 _CUT_OFF_UPLOAD = """
 import base64, datetime as dt, gzip, os, sys, time
 from taxi_assets.resources import DataLake
-from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.datasets import YELLOW
 rows = base64.encodebytes(os.urandom(12 << 20))
-body = gzip.compress(",".join(SOURCE_HEADER).encode() + b"\\n" + rows, compresslevel=1)
+body = gzip.compress(",".join(YELLOW.header).encode() + b"\\n" + rows, compresslevel=1)
 def chunks():
     for start in range(0, len(body), 1 << 20):
         yield body[start:start + (1 << 20)]
@@ -40,7 +39,7 @@ def s3_resources(mirror_url: str, s3_lake: str, postgres: PostgresResource) -> d
     return {
         "source": TaxiSource(base_url=mirror_url, first_backoff_seconds=0.01),
         "lake": DataLake(root=s3_lake),
-        "warehouse": PostgresIOManager(postgres=postgres),
+        "warehouse": WarehouseResource(postgres=postgres),
     }
 
 
