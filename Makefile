@@ -1,11 +1,12 @@
 # One command each: `make main` (install, load 2021-01..2021-03, print the tables),
+# `make course` (the course's yellow, green and FHV months),
 # `make test` (install, run every test). Also: `make dev` (the UI), `make lint`, `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main test dev lint bench home worker lock
+.PHONY: install main course test dev lint bench home worker lock
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ main: install home
 	$(BIN)/dagster asset materialize -m taxi_assets --select raw_csv,yellow_taxi \
 		--partition-range 2021-01...2021-03
 	$(BIN)/python -m taxi_assets.report
+
+# The course's analytics module: yellow and green 2019-2020, FHV 2019 (docs/datasets.md).
+course: install home
+	$(BIN)/python -m taxi_assets.course
 
 test: install
 	$(BIN)/python -m pytest

@@ -48,6 +48,9 @@ class DatasetSpec:
     first_month: str = "2019-01"
     last_month: str = "2021-07"
     header_variants: tuple[tuple[str, ...], ...] = field(default=())
+    # Disk per data row, for estimates before a load: in the lake (gzip) and in Postgres.
+    lake_bytes_per_row: int = 25
+    table_bytes_per_row: int = 160
 
     def __post_init__(self) -> None:
         if not self.header_variants:

@@ -132,6 +132,8 @@ FHV = DatasetSpec(
     title="For-hire vehicle (FHV) trips",
     table="fhv_taxi",
     raw_asset="fhv_raw_csv",
+    lake_bytes_per_row=15,
+    table_bytes_per_row=110,
     columns=(
         _text("dispatching_base_num", "TLC base that dispatched the trip (empty on a few rows)."),
         _time("pickup_datetime", "Pickup, naive New York local time."),
