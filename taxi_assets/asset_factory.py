@@ -19,13 +19,13 @@ import dagster as dg
 
 from taxi_assets.checks import check_specs, evaluate, evaluation
 from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.lake import Lake, LakeFile
+from taxi_assets.mechanics.lake import Lake, LakeFile
+from taxi_assets.mechanics.progress import Progress, counting_lines
+from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.metadata import lake_file_metadata, load_metadata
 from taxi_assets.partitions import monthly_freshness, parse_month, partitions_for
-from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.schema import MONTH_COLUMN, dagster_column_schema
-from taxi_assets.warehouse import Table, WarehouseWriter
 
 WAREHOUSE_POOL = "taxi_warehouse"
 

@@ -20,10 +20,10 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from taxi_assets import quality_sql as q
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import TaxiError
-from taxi_assets.lake import Lake
+from taxi_assets.mechanics import quality_sql as q
+from taxi_assets.mechanics.lake import Lake
 
 ROW_COUNT_CHECK = "row_count_matches_lake"
 SCHEMA_CHECK = "schema_matches_contract"

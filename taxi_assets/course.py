@@ -25,11 +25,11 @@ from psycopg import sql
 from taxi_assets.checks import row_count_outcome, schema_outcome
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import DATASETS, FHV, GREEN, YELLOW
-from taxi_assets.lake import Lake
+from taxi_assets.mechanics.lake import Lake
+from taxi_assets.mechanics.quality_sql import column_types
+from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.partitions import monthly_partitions, parse_month
-from taxi_assets.quality_sql import column_types
 from taxi_assets.resources import DataLake, PostgresResource
-from taxi_assets.warehouse import WarehouseWriter
 
 GB = 1e9
 HEADROOM = 1.2  # indexes of the catalog, WAL, the largest month's staging copy

@@ -18,11 +18,11 @@ from psycopg import sql
 from taxi_assets.assets import RANGE_IN_ONE_RUN, yellow_taxi
 from taxi_assets.datasets import YELLOW
 from taxi_assets.errors import TaxiError
+from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.metadata import markdown_table
 from taxi_assets.partitions import month_partitions, next_month, parse_month
 from taxi_assets.resources import WarehouseResource
 from taxi_assets.schema import Column, dagster_column_schema
-from taxi_assets.warehouse import Table, WarehouseWriter
 from taxi_assets.zones import ZONES_TABLE, taxi_zones
 
 MART_TABLE = "daily_borough_trips"

@@ -6,9 +6,9 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.lake import LakeFile
+from taxi_assets.mechanics.lake import LakeFile
+from taxi_assets.mechanics.writer import LoadStats
 from taxi_assets.schema import Column, dagster_column_schema
-from taxi_assets.warehouse import LoadStats
 
 
 def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dict[str, Any]:

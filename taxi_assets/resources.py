@@ -17,7 +17,9 @@ from pydantic import Field, PrivateAttr
 
 from taxi_assets.embedded import start_embedded_postgres
 from taxi_assets.errors import TaxiError, TransientError
-from taxi_assets.lake import Lake, LakePath
+from taxi_assets.mechanics.lake import Lake, LakePath
+from taxi_assets.mechanics.source import file_url, open_stream
+from taxi_assets.mechanics.writer import WarehouseWriter, retrying
 from taxi_assets.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
@@ -25,8 +27,6 @@ from taxi_assets.settings import (
     masked_url,
     setting,
 )
-from taxi_assets.source import file_url, open_stream
-from taxi_assets.warehouse import WarehouseWriter, retrying
 
 T = TypeVar("T")
 

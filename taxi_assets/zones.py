@@ -11,10 +11,10 @@ import hashlib
 import dagster as dg
 
 from taxi_assets.errors import BadSourceFileError
+from taxi_assets.mechanics.writer import Table
 from taxi_assets.metadata import table_metadata
 from taxi_assets.resources import TaxiSource, WarehouseResource
 from taxi_assets.schema import Column, dagster_column_schema
-from taxi_assets.warehouse import Table
 
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 ZONES_TABLE = "taxi_zones"

@@ -20,8 +20,8 @@ from pydantic import Field
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.jobs import yellow_taxi_job
+from taxi_assets.mechanics.writer import LoadStats, WarehouseWriter
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
-from taxi_assets.warehouse import LoadStats, WarehouseWriter
 
 HTTP_ATTEMPTS = 3
 STEP_RETRIES = 2

@@ -6,7 +6,7 @@ import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.datasets import YELLOW
-from taxi_assets.warehouse import PREVIEW_ROWS
+from taxi_assets.mechanics.writer import PREVIEW_ROWS
 from tests.conftest import MONTH_ROWS
 from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
-from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, inflate_chunks, verify_file
+from taxi_assets.mechanics.verifier import FileFacts, GzipCsvVerifier, inflate_chunks, verify_file
 
 if TYPE_CHECKING:
     from upath import UPath
