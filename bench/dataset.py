@@ -31,8 +31,10 @@ def measure(args: argparse.Namespace, rows: int, work: Path, db_url: str, mirror
     target = methods.Target(
         args.month, rows, lake_dir, lake_file, mirror, db_url, work, dataset=spec
     )
-    copies = [methods.psql_copy(target)["seconds"] for _ in range(args.reps)]
-    steps = [methods.load_step(target) for _ in range(args.reps)]
+    copies, steps = [], []
+    for _ in range(args.reps):  # interleaved, so a busy spell on the machine hits both alike
+        copies.append(methods.psql_copy(target)["seconds"])
+        steps.append(methods.load_step(target))
     load_seconds = statistics.median(s["seconds"] for s in steps)
     return {
         "rows": rows,

@@ -12,6 +12,7 @@ import pytest
 import s3fs
 
 from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows
 
@@ -30,7 +31,7 @@ def chunks():
         if start >= 10 << 20:
             print("cut", flush=True)
             time.sleep(600)
-DataLake(root=sys.argv[1]).lake().store(dt.date(2021, 2, 1), "http://mirror/x", chunks())
+DataLake(root=sys.argv[1]).lake().store(YELLOW, dt.date(2021, 2, 1), "http://mirror/x", chunks())
 """
 
 
@@ -86,11 +87,11 @@ def test_an_upload_cut_off_midway_leaves_no_final_key_and_the_next_run_recovers(
     unfinished = [u["Key"] for u in fs.list_multipart_uploads(s3_bucket)]
     assert len(unfinished) == 1 and unfinished[0].startswith(f"{KEY}.part-")
     lake = DataLake(root=s3_lake).lake()
-    assert lake.remove_abandoned_temporaries(dt.date(2021, 2, 1), object_age_seconds=0) == 1
+    assert lake.remove_abandoned_temporaries(YELLOW, dt.date(2021, 2, 1), object_age_seconds=0) == 1
     assert not fs.list_multipart_uploads(s3_bucket)
     materialize(s3_resources, "2021-02")
     assert count_rows(pg_schema, "yellow_taxi_2021_02") == MONTH_ROWS["2021-02"]
-    assert lake.verified(dt.date(2021, 2, 1)) is not None
+    assert lake.verified(YELLOW, dt.date(2021, 2, 1)) is not None
 
 
 def _kill_an_upload_midway(lake_url: str) -> None:
