@@ -19,7 +19,8 @@ import dagster as dg
 
 from taxi_assets.checks import check_specs, evaluate, evaluation
 from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.mechanics.lake import Lake, LakeFile
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.progress import Progress, counting_lines
 from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.metadata import lake_file_metadata, load_metadata
@@ -157,9 +158,16 @@ def load_month(spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str,
     def csv_chunks() -> Iterator[bytes]:
         return counting_lines(lake.read(lake_file, spec.raw_asset), Progress(log, f"{key} load"))
 
-    stats = writer.replace_month(
-        trip_table(spec), month, csv_chunks, lake_file.rows, lake_file.where, log
-    )
+    try:
+        stats = writer.replace_month(
+            trip_table(spec), month, csv_chunks, lake_file.rows, lake_file.where, log
+        )
+    except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
+        aside = reject(lake_file)
+        raise type(exc)(
+            f"{exc}. The lake file was set aside as {aside.name}: the next run of "
+            f"{spec.raw_asset} downloads the month again"
+        ) from None
     log.info(
         f"{key}: {stats.rows:,} rows into {writer.schema}.{stats.table} in "
         f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"

@@ -11,7 +11,7 @@ from typing import Literal
 
 from taxi_assets.schema import MONTH_COLUMN, Column, header_difference
 
-RuleKind = Literal["outside_month", "negative", "before", "missing", "duplicates"]
+RuleKind = Literal["outside_month", "negative", "before", "missing", "extreme", "duplicates"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class WarningRule:
 
     `kind` says what flags a row: `outside_month` (columns[0] outside the file's month),
     `negative` (columns[0] < 0), `before` (columns[0] < columns[1]), `missing` (columns[0] is
-    NULL) or `duplicates` (extra copies of identical rows).
+    NULL), `extreme` (any numeric column beyond ±1,000,000: absurd, yet a valid numeric) or
+    `duplicates` (extra copies of identical rows).
     """
 
     name: str

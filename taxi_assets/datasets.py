@@ -64,6 +64,20 @@ def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
             0.005,
             "Extra copies of exactly identical rows (kept, only reported).",
         ),
+        WarningRule(
+            "negative_passenger_counts",
+            "negative",
+            ("passenger_count",),
+            0.0,
+            "Rows with a negative passenger_count (never a real count).",
+        ),
+        WarningRule(
+            "extreme_amounts",
+            "extreme",
+            (),
+            0.0,
+            "Rows with an amount or distance beyond ±1,000,000.",
+        ),
     )
 
 

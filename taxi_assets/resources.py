@@ -15,6 +15,7 @@ import dagster as dg
 import psycopg
 from pydantic import Field, PrivateAttr
 
+from taxi_assets.credentials import masked_url
 from taxi_assets.embedded import start_embedded_postgres
 from taxi_assets.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
@@ -24,7 +25,6 @@ from taxi_assets.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
-    masked_url,
     setting,
 )
 

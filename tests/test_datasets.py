@@ -14,7 +14,7 @@ from taxi_assets.assets import FHV_ASSETS, GREEN_ASSETS
 from taxi_assets.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.datasets import FHV
 from taxi_assets.schema import Column
-from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows
+from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows, table_fingerprint
 from tests.crafted import lake_file, lines_of, serve_crafted, set_field
 from tests.test_cli import run_cli
 
@@ -26,15 +26,6 @@ def load(resources: dict, dataset: DatasetAssets, month: str, raise_on_error: bo
         resources=resources,
         raise_on_error=raise_on_error,
     )
-
-
-def fingerprint(schema: str, table: str) -> tuple:
-    """Row count and a hash over every row: changes if any row is lost, added or altered."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        query = sql.SQL("SELECT count(*), sum(hashtext(t::text)) FROM {} AS t").format(
-            sql.Identifier(schema, table)
-        )
-        return tuple(conn.execute(query).fetchone())  # type: ignore[arg-type]
 
 
 def column_names(schema: str, table: str) -> list[str]:
@@ -93,20 +84,20 @@ def test_a_green_row_postgres_rejects_is_named_and_the_month_stays(
     resources: dict, pg_schema: str, tmp_path: Path
 ) -> None:
     load(resources, GREEN_ASSETS, "2019-10")
-    before = fingerprint(pg_schema, "green_taxi_2019_10")
+    before = table_fingerprint(pg_schema, "green_taxi_2019_10")
     lines = lines_of(resources, "2019-10", GREEN_ASSETS.spec)
     set_field(lines, range(7, 8), 9, "not-a-number")  # fare_amount of data line 7
     serve_crafted(resources, tmp_path, "2019-10", lines, GREEN_ASSETS.spec)
     message = failure(load(resources, GREEN_ASSETS, "2019-10", raise_on_error=False))
     assert "2019-10" in message and "line 8" in message and "fare_amount" in message
-    assert fingerprint(pg_schema, "green_taxi_2019_10") == before
+    assert table_fingerprint(pg_schema, "green_taxi_2019_10") == before
 
 
 def test_reloading_a_fhv_month_replaces_it_exactly(resources: dict, pg_schema: str) -> None:
     load(resources, FHV_ASSETS, "2019-12")
-    first = fingerprint(pg_schema, "fhv_taxi_2019_12")
+    first = table_fingerprint(pg_schema, "fhv_taxi_2019_12")
     load(resources, FHV_ASSETS, "2019-12")
-    assert fingerprint(pg_schema, "fhv_taxi_2019_12") == first
+    assert table_fingerprint(pg_schema, "fhv_taxi_2019_12") == first
     assert first[0] == DATASET_ROWS[(FHV, "2019-12")]
 
 

@@ -21,9 +21,19 @@ class MonthCounts:
     flagged: dict[str, int]
 
 
-def _predicate(rule: WarningRule) -> sql.Composable:
+# Beyond this, a fare, fee or distance is absurd (the largest real ones are thousands), but
+# Postgres numeric holds it exactly (`1e309` is a valid numeric), so it is reported, not refused.
+EXTREME_MAGNITUDE = 1_000_000
+
+
+def _predicate(spec: DatasetSpec, rule: WarningRule) -> sql.Composable:
     """The SQL that flags a row for `rule` (duplicates are counted apart, as extra copies)."""
     columns = [sql.Identifier(c) for c in rule.columns]
+    if rule.kind == "extreme":
+        numeric = [sql.Identifier(c.name) for c in spec.columns if c.pg_type == "numeric"]
+        return sql.SQL(" OR ").join(
+            sql.SQL("abs({}) > {}").format(c, sql.Literal(EXTREME_MAGNITUDE)) for c in numeric
+        )
     if rule.kind == "outside_month":
         return sql.SQL("{0} < %(start)s OR {0} >= %(end)s").format(columns[0])
     if rule.kind == "negative":
@@ -35,13 +45,13 @@ def _predicate(rule: WarningRule) -> sql.Composable:
     raise ValueError(f"no row predicate for a {rule.kind} rule")
 
 
-def _count(rule: WarningRule, table: sql.Identifier) -> sql.Composable:
+def _count(spec: DatasetSpec, rule: WarningRule, table: sql.Identifier) -> sql.Composable:
     if rule.kind == "duplicates":
         # SELECT DISTINCT * hashes whole rows: about 5x faster here than count(DISTINCT t).
         return sql.SQL("count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM {}) AS d)").format(
             table
         )
-    return sql.SQL("count(*) FILTER (WHERE {})").format(_predicate(rule))
+    return sql.SQL("count(*) FILTER (WHERE {})").format(_predicate(spec, rule))
 
 
 def month_counts(
@@ -51,7 +61,7 @@ def month_counts(
     table = sql.Identifier(schema, spec.child_table(month))
     if not _exists(conn, schema, spec.child_table(month)):
         return None
-    counts = [sql.SQL("count(*)"), *(_count(rule, table) for rule in spec.warnings)]
+    counts = [sql.SQL("count(*)"), *(_count(spec, rule, table) for rule in spec.warnings)]
     query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), table)
     row = conn.execute(query, {"start": month, "end": next_month(month)}).fetchone()
     assert row is not None

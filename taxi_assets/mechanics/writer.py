@@ -22,11 +22,12 @@ import psycopg
 import tenacity
 from psycopg import sql
 
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TransientError
+from taxi_assets.credentials import masked_url, redact
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
 from taxi_assets.schema import Column, column_definitions, column_list
-from taxi_assets.settings import masked_url, redact
 
 PREVIEW_ROWS = 5
+FINITE_NUMBERS = "finite_numbers"
 _LOG = logging.getLogger(__name__)
 _NO_ORDER = sql.SQL("")
 _WHOLE_TABLE = 0  # lock slice for a write replacing a whole table
@@ -109,10 +110,53 @@ class WarehouseWriter:
                 f"cannot connect to the warehouse at {self.display_url} after "
                 f"{self.connect_attempts} attempts: {redact(str(exc), self.url)}"
             ) from None
+        except psycopg.Error:  # a malformed URL's message may quote the password: withheld
+            raise TaxiError(
+                f"the warehouse URL {self.display_url} is malformed: libpq cannot parse it (its "
+                "message is withheld, as it may quote the password); check TAXI_PG_URL for "
+                "unescaped spaces or reserved characters (percent-encode them) and the host"
+            ) from None
         try:
             yield conn
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def terminal_errors(self, where: str) -> Iterator[None]:
+        """Errors no retry can cure, turned into terminal ones naming the month and the fix.
+
+        A statement_timeout cancels the statement (QueryCanceled, an OperationalError that would
+        otherwise count as the warehouse going away) and would cancel every retry the same way.
+        """
+        try:
+            yield
+        except psycopg.errors.QueryCanceled as exc:
+            raise TaxiError(
+                f"{where}: Postgres canceled a statement of the load ({_describe(exc)}): a "
+                "statement_timeout on the role or database, or an operator's cancel; retrying "
+                "would be canceled the same way. Lift it for the loading role (ALTER ROLE ... "
+                "SET statement_timeout = 0) and materialize again; the previous rows are "
+                "unchanged"
+            ) from exc
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise TaxiError(
+                f"{where}: the warehouse role lacks a privilege ({_describe(exc)}); it must own "
+                f"schema {self.schema}, or the schema must not exist yet and the role hold "
+                "CREATE on the database (see docs/failure-modes.md, Grants); the previous rows "
+                "are unchanged"
+            ) from exc
+
+    def ensure_schema(self, conn: psycopg.Connection) -> None:
+        """Create the schema only if the catalog lacks it.
+
+        `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists,
+        which a least-privilege role that owns its schema (and nothing else) does not have.
+        """
+        found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
+        if found.fetchone() is None:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
 
     def ident(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.schema, table)
@@ -127,9 +171,7 @@ class WarehouseWriter:
         """Create the schema and the table (a LIST-partitioned parent if so declared)."""
         with conn.transaction():
             self.lock(conn, table.name, _DDL)
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-            )
+            self.ensure_schema(conn)
             conn.execute(
                 sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}{}){}").format(
                     self.ident(table.name),
@@ -196,7 +238,7 @@ class WarehouseWriter:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
         staging = self.ident(f"{child}_staging")
-        with self.connect() as conn:
+        with self.connect() as conn, self.terminal_errors(where):
             self.ensure(conn, table)
             with conn.transaction():
                 self.lock(conn, table.name, month_slice(month))
@@ -215,8 +257,12 @@ class WarehouseWriter:
         month_column, first_day = sql.Identifier(table.partitioned_by), sql.Literal(month)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
         conn.execute(
-            sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}))").format(
-                staging, column_definitions(table.columns), month_column, first_day
+            sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}){})").format(
+                staging,
+                column_definitions(table.columns),
+                month_column,
+                first_day,
+                _finite_numbers(table.columns),
             )
         )
         conn.execute(
@@ -231,10 +277,8 @@ class WarehouseWriter:
         """Replace the whole table with the CSV `body` (header line first) in one transaction."""
         started = time.monotonic()
         staging = self.ident(f"{table.name}_staging")
-        with self.connect() as conn, conn.transaction():
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-            )
+        with self.connect() as conn, self.terminal_errors(where), conn.transaction():
+            self.ensure_schema(conn)
             self.lock(conn, table.name, _WHOLE_TABLE)
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
             conn.execute(
@@ -262,7 +306,8 @@ class WarehouseWriter:
         """Delete the month's rows and run `insert` (writing them again), in one transaction."""
         started = time.monotonic()
         target, month_id = self.ident(table.name), sql.Identifier(month_column)
-        with self.connect() as conn:
+        where = f"{month:%Y-%m} ({self.schema}.{table.name})"
+        with self.connect() as conn, self.terminal_errors(where):
             self.ensure(conn, table)
             with conn.transaction():
                 self.lock(conn, table.name, month_slice(month))
@@ -297,6 +342,13 @@ class WarehouseWriter:
             raise BadSourceFileError(
                 f"{where} has a row Postgres rejects: {_describe(exc)}; the previous rows are "
                 "unchanged"
+            ) from exc
+        except psycopg.errors.CheckViolation as exc:
+            if exc.diag.constraint_name != FINITE_NUMBERS:
+                raise
+            raise BadSourceFileError(
+                f"{where} has a NaN or infinite number, which no fare or distance can be: "
+                f"{_describe(exc)}; the previous rows are unchanged"
             ) from exc
         except psycopg.errors.IntegrityError as exc:
             raise LoadRejectedError(
@@ -343,6 +395,21 @@ class WarehouseWriter:
                 f" {self.lock_timeout_seconds:g}s, so the swap gave up; the previous "
                 "rows are in place; retry when long-running queries on the table have finished"
             ) from exc
+
+
+def _finite_numbers(columns: tuple[Column, ...]) -> sql.Composable:
+    """`, CONSTRAINT finite_numbers CHECK (...)`: no numeric column holds NaN or ±Infinity
+    (Postgres numeric accepts all three). NaN sorts above every number and Infinity equals
+    itself, so one comparison a column tells them from finite values; NULL passes."""
+    numeric = [c for c in columns if c.pg_type == "numeric"]
+    if not numeric:
+        return sql.SQL("")
+    return sql.SQL(", CONSTRAINT {} CHECK ({})").format(
+        sql.Identifier(FINITE_NUMBERS),
+        sql.SQL(" AND ").join(
+            sql.SQL("abs({}) < 'Infinity'").format(sql.Identifier(c.name)) for c in numeric
+        ),
+    )
 
 
 def _gate_rows(rows: int, expected: int, where: str) -> None:

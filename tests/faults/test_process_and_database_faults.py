@@ -22,8 +22,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from taxi_assets.credentials import masked_url
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
-from taxi_assets.settings import masked_url
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
