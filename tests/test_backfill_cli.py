@@ -7,6 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from taxi_assets.checks import BLOCKING_CHECKS
+from taxi_assets.datasets import YELLOW
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.instance_events import latest_metadata_by_month
 
@@ -71,7 +73,9 @@ def test_a_range_records_each_month_once_and_each_check_names_its_month(
         evaluations = check_evaluations(instance)
     assert set(counts.values()) == {1}
     assert sorted({e.partition for e in evaluations}) == months
-    assert len(evaluations) == len({(e.check_name, e.partition) for e in evaluations}) == 14
+    checks_per_month = len(BLOCKING_CHECKS) + len(YELLOW.warnings)
+    pairs = {(e.check_name, e.partition) for e in evaluations}
+    assert len(evaluations) == len(pairs) == len(months) * checks_per_month
     for evaluation in evaluations:
         assert evaluation.metadata["month"].value == evaluation.partition
         assert (evaluation.description or "").startswith(f"{evaluation.partition}:")
