@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bench import methods
 from bench.backfill import backfill
 from bench.methods import Target
@@ -165,6 +167,7 @@ def run(args: argparse.Namespace) -> dict:
         results = {
             "started_utc": started.isoformat(timespec="seconds"),
             "machine": machine(db_url),
+            "database": make_url(db_url).database,  # throwaway, dropped at the end
             "month": MONTH,
             "rows": args.rows,
             "config": {k: str(v) for k, v in vars(args).items()},

@@ -1,5 +1,5 @@
 """Generate yellow, green and FHV months exactly like the mirror's files, quirks included
-(DATA.md: each year's header, empty fields where upstream has them).
+(docs/data.md: each year's header, empty fields where upstream has them).
 
 Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
@@ -19,7 +19,7 @@ from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_testkit.zones import ZONE_COUNT, write_zones
 
-# Data rows of the real files (DATA.md); other months default to a small size.
+# Data rows of the real files (docs/data.md); other months default to a small size.
 PUBLISHED_ROWS = {
     "2021-01": 1_369_765,
     "2021-02": 1_371_708,

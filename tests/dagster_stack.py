@@ -16,8 +16,8 @@ import dagster as dg
 import requests
 from sqlalchemy.engine import make_url
 
-from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
 from taxi_testkit.cluster import throwaway_database
+from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -30,7 +30,7 @@ PG_ADMIN_URL = os.environ.get(
 class DagsterStack:
     """A running webserver + daemon; `api` is the webserver's GraphQL endpoint."""
 
-    api: DagsterApi
+    api: BackfillControl
     home: Path
     logs: Path
 
@@ -139,8 +139,7 @@ def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
                 web_log,
             )
         )
-        stack.enter_context(
-            _process([str(BIN / "dagster-daemon"), "run", *code], env, logs / "daemon.log")
-        )
+        daemon = [sys.executable, "-m", "tests.fast_daemon", "run", *code]
+        stack.enter_context(_process(daemon, {**env, "PYTHONPATH": str(REPO)}, logs / "daemon.log"))
         _wait_for_webserver(url, web, web_log)
-        yield DagsterStack(DagsterApi(url), home, logs)
+        yield DagsterStack(BackfillControl(url), home, logs)

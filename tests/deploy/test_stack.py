@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import Stack, launch_month, stored_run_status, warehouse_count
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+# One worker runs every test of the shared stack (tests/deploy/conftest.py), so it starts once.
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
 
 def test_graphql_launch_of_a_month_loads_its_table(stack: Stack) -> None:

@@ -14,7 +14,12 @@ from taxi_assets.partitions import month_partitions
 from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import Stack, launch_month, loaded_months, warehouse_count
 
-pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.stack,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("stack"),  # the shared stack starts once, on one worker
+]
 RUN_MS = 180_000
 MONTHS_IN_CALENDAR = len(month_partitions.get_partition_keys())
 
