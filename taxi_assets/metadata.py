@@ -8,7 +8,7 @@ import dagster as dg
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.lake import LakeFile
 from taxi_assets.mechanics.writer import LoadStats
-from taxi_assets.schema import Column, dagster_column_schema
+from taxi_assets.schema import Column
 
 
 def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dict[str, Any]:
@@ -42,11 +42,12 @@ def load_metadata(
 
 
 def table_metadata(columns: Sequence[Column], stats: LoadStats, schema: str) -> dict[str, Any]:
-    """The standard keys of any write: rows, table, column schema and a preview."""
+    """The standard keys of any write: rows, table and a preview. The column schema is given
+    on the asset definition only: when a materialization carries one too, Dagster's UI merges
+    the two and lower-cases every name (docs/ui.md), showing names SQL does not know."""
     return {
         "dagster/row_count": stats.rows,
         "dagster/table_name": f"{schema}.{stats.table}",
-        "dagster/column_schema": dagster_column_schema(columns),
         "preview": dg.MetadataValue.md(markdown_table([c.name for c in columns], stats.first_rows)),
     }
 

@@ -62,7 +62,11 @@ def column_list(columns: Sequence[Column]) -> sql.Composed:
 
 
 def dagster_column_schema(columns: Sequence[Column]) -> dg.TableSchema:
-    """The contract as `dagster/column_schema` metadata, with types and nullability."""
+    """The contract as `dagster/column_schema` metadata, with types and nullability.
+
+    Give it on the asset definition only: when a materialization carries one too, Dagster's UI
+    merges the two and lower-cases every name (docs/ui.md), showing names SQL does not know.
+    """
     return dg.TableSchema(
         columns=[
             dg.TableColumn(

@@ -29,10 +29,20 @@ ZONE_COLUMNS: tuple[Column, ...] = (
 ZONES = Table(ZONES_TABLE, ZONE_COLUMNS, primary_key=("LocationID",))
 _MAX_BYTES = 1_000_000
 
+# The marts wait for the lookup, so the automation sensor loads it whenever it is missing (a
+# fresh deployment, a wiped instance). AutomationCondition.on_missing() would not: it skips
+# what is already missing when first evaluated. A failed load is not retried in a loop.
+LOAD_WHEN_MISSING = (
+    dg.AutomationCondition.missing()
+    & ~dg.AutomationCondition.in_progress()
+    & ~dg.AutomationCondition.execution_failed()
+).with_label("load when missing")
+
 
 @dg.asset(
     group_name="warehouse",
     kinds={"csv", "postgres"},
+    automation_condition=LOAD_WHEN_MISSING,
     metadata={
         "dagster/column_schema": dagster_column_schema(ZONE_COLUMNS),
         "dagster/table_name": ZONES_TABLE,

@@ -48,6 +48,23 @@ class DagsterStack:
         wait_until(finished, deadline_seconds, self)
         return seen[-1]
 
+    def cancel_backfill(self, backfill_id: str, deadline_seconds: float = 120) -> None:
+        """Cancel, and cancel again while the backfill still says REQUESTED.
+
+        Dagster's asset backfill daemon reads the status, works, then writes the backfill back:
+        a cancel that lands in between is overwritten (asset_backfill.py, the check before
+        `update_backfill`). A user clicks Cancel again; so does this.
+        """
+
+        def accepted() -> bool:
+            if self.api.backfill_status(backfill_id) != "REQUESTED":
+                return True
+            self.api.cancel_backfill(backfill_id)
+            time.sleep(2)
+            return self.api.backfill_status(backfill_id) != "REQUESTED"
+
+        wait_until(accepted, deadline_seconds, self)
+
     def log_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs.glob("*.log"))
 
