@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from taxi_assets.schema import SOURCE_HEADER, YELLOW_COLUMNS, column_definitions
+from taxi_assets.datasets import DATASETS
+from taxi_assets.schema import column_definitions
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,8 @@ class CopyFile:
 
 # The one seam for the tables: dataset -> (column DDL, source columns in file order).
 def copy_target(dataset: str) -> tuple[sql.Composable, tuple[str, ...]]:
-    if dataset != "yellow":
-        raise ValueError(f"no \\copy table for {dataset} yet")
-    return column_definitions(YELLOW_COLUMNS), tuple(SOURCE_HEADER)
+    spec = next(spec for spec in DATASETS if spec.name == dataset)
+    return column_definitions(spec.columns), tuple(c.name for c in spec.columns)
 
 
 def copy_files(files: dict[str, list[Path]], schema: str) -> list[CopyFile]:

@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.datasets import DATASETS
 from taxi_testkit.generate import write_month
 
 _YELLOW = (
@@ -33,7 +35,13 @@ MIN_ROWS = 100  # the smallest month written at any scale
 
 # The one seam for the generator: dataset -> writer of `<mirror>/<kind>/<kind>_tripdata_M.csv.gz`.
 Writer = Callable[[str, int, Path], Path]
-WRITERS: dict[str, Writer] = {"yellow": write_month}
+
+
+def _writer(spec: DatasetSpec) -> Writer:
+    return lambda month, rows, mirror: write_month(month, rows, mirror, spec=spec)
+
+
+WRITERS: dict[str, Writer] = {spec.name: _writer(spec) for spec in DATASETS}
 
 
 def _months(first: str, count: int) -> list[str]:
@@ -51,11 +59,18 @@ FULL_SIZES: dict[str, dict[str, int]] = {
 }
 
 
-def scaled_sizes(scale: float, datasets: list[str]) -> dict[str, dict[str, int]]:
+# The issue's second target: three full-size 2021 months of yellow in one ranged run.
+QUARTER_SIZES = {"yellow": {"2021-01": 1_369_765, "2021-02": 1_371_708, "2021-03": 1_925_152}}
+
+
+def scaled_sizes(
+    scale: float, datasets: list[str], full: dict[str, dict[str, int]] = FULL_SIZES
+) -> dict[str, dict[str, int]]:
     """Each dataset's month sizes times `scale` (at least MIN_ROWS a month)."""
     return {
-        name: {m: max(MIN_ROWS, round(rows * scale)) for m, rows in FULL_SIZES[name].items()}
+        name: {m: max(MIN_ROWS, round(rows * scale)) for m, rows in full[name].items()}
         for name in datasets
+        if name in full
     }
 
 

@@ -1,7 +1,5 @@
 """Asset checks per month: passing on a generated month, failing on crafted ones."""
 
-import datetime as dt
-import gzip
 from pathlib import Path
 
 import dagster as dg
@@ -9,10 +7,9 @@ import psycopg
 from psycopg import sql
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK, WARN_ABOVE_SHARE, yellow_taxi_checks
+from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.datasets import YELLOW
 from taxi_assets.marts import daily_borough_trips
-from taxi_assets.quality_sql import DUPLICATE_ROWS
-from taxi_assets.warehouse import replace_month
 from taxi_assets.zones import taxi_zones
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
 from tests.crafted import (
@@ -29,7 +26,8 @@ from tests.crafted import (
     set_field,
 )
 
-LOAD_AND_CHECK = [raw_csv, yellow_taxi, yellow_taxi_checks]
+LOAD_AND_CHECK = [raw_csv, yellow_taxi]
+WARNINGS = [rule.name for rule in YELLOW.warnings]
 
 
 def evaluations(
@@ -64,10 +62,10 @@ def sql_exec(statement: str, *identifiers: str) -> None:
 
 def test_a_generated_month_passes_every_check_with_pandas_counts(resources: dict) -> None:
     found = load_and_check(resources, "2021-03")
-    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, *WARN_ABOVE_SHARE}
+    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, *WARNINGS}
     assert all(e.passed for e in found.values())
     expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")
-    counts = {name: found[name].metadata["flagged_rows"].value for name in WARN_ABOVE_SHARE}
+    counts = {name: found[name].metadata["flagged_rows"].value for name in WARNINGS}
     assert counts == expected and sum(counts.values()) > 0
     assert found[ROW_COUNT_CHECK].metadata["lake_rows"].value == MONTH_ROWS["2021-03"]
 
@@ -148,17 +146,18 @@ def test_a_ranged_run_checks_each_month_on_its_own(resources: dict) -> None:
     for month in ("2021-01", "2021-02"):
         row_count = found[(ROW_COUNT_CHECK, month)]
         assert row_count.passed and row_count.metadata["warehouse_rows"].value == MONTH_ROWS[month]
-    assert len(found) == 2 * len(yellow_taxi_checks.check_specs)
+    assert len(found) == 2 * len(list(yellow_taxi.check_specs))
 
 
-def test_a_month_loaded_outside_dagster_has_its_duplicates_counted_in_postgres(
-    resources: dict, pg_schema: str
+def test_checks_run_on_their_own_count_duplicates_as_the_load_did(
+    resources: dict, tmp_path: Path
 ) -> None:
     dg.materialize([raw_csv], partition_key="2021-03", resources=resources)
-    path = lake_file(resources, "2021-03")
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn, gzip.open(path, "rb") as lines:
-        rows = MONTH_ROWS["2021-03"]
-        replace_month(conn, pg_schema, dt.date(2021, 3, 1), lines, rows, "by hand", 10.0)
-    found = evaluations(run_checks_only(resources, "2021-03"))[(DUPLICATE_ROWS, "2021-03")]
-    expected = expected_flags(read_month(path), "2021-03")[DUPLICATE_ROWS]
-    assert found.metadata["flagged_rows"].value == expected > 0
+    lines = lines_of(resources, "2021-03")
+    lines[101:131] = [lines[100]] * 30
+    serve_crafted(resources, tmp_path, "2021-03", lines)
+    loaded = load_and_check(resources, "2021-03")["duplicate_rows"]
+    alone = evaluations(run_checks_only(resources, "2021-03"))[("duplicate_rows", "2021-03")]
+    expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")
+    assert loaded.metadata["flagged_rows"].value == expected["duplicate_rows"] >= 30
+    assert alone.metadata["flagged_rows"].value == expected["duplicate_rows"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taxi_assets.duplicates import DuplicateLines
+from taxi_assets.mechanics.duplicates import DuplicateLines
 
 
 def count_in_chunks(data: bytes, chunk_bytes: int, scratch: Path) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from taxi_assets.load_slots import load_slot, slots_in_use
+from taxi_assets.mechanics.load_slots import load_slot, slots_in_use
 from tests.conftest import TEST_PG_URL
 
 Connect = Callable[[], psycopg.Connection]

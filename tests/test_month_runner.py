@@ -9,7 +9,7 @@ import time
 import psycopg
 import pytest
 
-from taxi_assets.month_runner import Lane, run_months
+from taxi_assets.mechanics.month_runner import Lane, run_months
 from tests.conftest import TEST_PG_URL
 
 LOG = logging.getLogger("test_month_runner")

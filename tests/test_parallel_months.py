@@ -8,7 +8,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
+from taxi_assets.resources import WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.crafted import lake_file, range_tags
 from tests.warehouse_probes import blocked_by, reader_holding, table_oid
@@ -23,7 +23,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
 
 def start_range(resources: dict, first: str, last: str, slots: int) -> threading.Thread:
     """Materialize yellow_taxi for first..last in a thread, with patient swaps and `slots`."""
-    patient = PostgresIOManager(
+    patient = WarehouseResource(
         postgres=resources["postgres"], lock_timeout_seconds=120, load_slots=slots
     )
     run = threading.Thread(

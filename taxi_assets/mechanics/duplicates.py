@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+DUPLICATE_ROWS = "duplicate_rows"  # the metadata key, as the warning is named
 _BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
 
 
