@@ -1,9 +1,16 @@
 """The one place that assembles taxi_assets' Definitions."""
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.checks import yellow_taxi_checks
+from taxi_assets.dbt_assets import (
+    analytics_automation_sensor,
+    taxi_dbt_dimensions,
+    taxi_dbt_monthly,
+)
+from taxi_assets.dbt_project import dbt_executable, project_dir
 from taxi_assets.executor import default_executor
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
@@ -19,11 +26,18 @@ warehouse = PostgresResource()
 DEFAULT_EXECUTOR = dg.in_process_executor
 
 defs = dg.Definitions(
-    assets=[raw_csv, yellow_taxi, taxi_zones, daily_borough_trips],
+    assets=[
+        raw_csv,
+        yellow_taxi,
+        taxi_zones,
+        daily_borough_trips,
+        taxi_dbt_dimensions,
+        taxi_dbt_monthly,
+    ],
     asset_checks=[yellow_taxi_checks],
     jobs=[yellow_taxi_job],
     schedules=[yellow_taxi_monthly_schedule],
-    sensors=[marts_automation_sensor],
+    sensors=[marts_automation_sensor, analytics_automation_sensor],
     # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).
     executor=default_executor() or DEFAULT_EXECUTOR,
     resources={
@@ -31,5 +45,11 @@ defs = dg.Definitions(
         "lake": DataLake(),
         "warehouse": PostgresIOManager(postgres=warehouse),
         "postgres": warehouse,
+        # The venv's own dbt, so `.venv/bin/dagster ...` works without the venv on PATH.
+        "dbt": DbtCliResource(
+            project_dir=str(project_dir()),
+            profiles_dir=str(project_dir()),
+            dbt_executable=dbt_executable(),
+        ),
     },
 )
