@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
-from taxi_assets.dbt_project import connection_env, ensure_manifest, environment
+from taxi_assets.dbt_project import (
+    connection_env,
+    dbt_executable,
+    ensure_manifest,
+    environment,
+    project_dir,
+)
+from taxi_assets.errors import TaxiError
 from taxi_assets.marts import MART_AUTOMATION
 from taxi_assets.partitions import month_partitions, parse_month
 from taxi_assets.resources import PostgresResource
@@ -47,20 +54,41 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
 TRANSLATOR = TaxiDbtTranslator()
 
 
+def dbt_cli_resource() -> DbtCliResource:
+    """The project's dbt, run with the venv's own executable (found without the venv on PATH)."""
+    folder = str(project_dir())
+    return DbtCliResource(project_dir=folder, profiles_dir=folder, dbt_executable=dbt_executable())
+
+
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     postgres: PostgresResource,
+    what: str,
     dbt_vars: dict[str, str] | None = None,
 ) -> Iterator[Any]:
     args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
-    # dbt's artifacts and log file go to a folder of this run's step, removed afterwards (the
-    # run log keeps dbt's events), so target/ does not grow with every run.
+    # dbt's artifacts and log file go to a folder of this step, removed afterwards (the run log
+    # keeps dbt's events and the failure reasons), so target/ does not grow with every run.
     with tempfile.TemporaryDirectory(prefix="dbt-run-") as target:
         # dbt is a subprocess that inherits the environment when it starts, inside cli().
         with environment(connection_env(postgres)):
-            invocation = dbt.cli(args, context=context, target_path=Path(target))
+            invocation = dbt.cli(
+                args, context=context, target_path=Path(target), raise_on_error=False
+            )
         yield from invocation.stream()
+        if not invocation.is_successful():
+            raise TaxiError(f"dbt build of {what} failed: {_failures(invocation)}")
+
+
+def _failures(invocation: DbtCliInvocation) -> str:
+    """What dbt reported for each failed node (compile errors name the missing month)."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # dbt stopped before writing its results
+        return "dbt stopped early; see the run's stdout"
+    failed = [r for r in results if r.get("status") in ("error", "fail", "runtime error")]
+    return "; ".join(f"{r['unique_id']}: {' '.join(str(r.get('message')).split())}" for r in failed)
 
 
 @dbt_assets(
@@ -78,7 +106,7 @@ def taxi_dbt_monthly(
     """Staging, intermediate and mart models for one file month (the partition)."""
     month = context.partition_key
     parse_month(month)  # a clear error before dbt starts
-    yield from _build(context, dbt, postgres, {"month": month})
+    yield from _build(context, dbt, postgres, f"month {month}", {"month": month})
 
 
 @dbt_assets(
@@ -91,7 +119,7 @@ def taxi_dbt_dimensions(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
 ) -> Iterator[Any]:
     """dim_zones and the payment-type seed, whole."""
-    yield from _build(context, dbt, postgres)
+    yield from _build(context, dbt, postgres, "the dimensions")
 
 
 # Running by default, as the marts' sensor: a landed month's models follow without a person.

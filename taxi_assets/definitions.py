@@ -1,16 +1,15 @@
 """The one place that assembles taxi_assets' Definitions."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.checks import yellow_taxi_checks
 from taxi_assets.dbt_assets import (
     analytics_automation_sensor,
+    dbt_cli_resource,
     taxi_dbt_dimensions,
     taxi_dbt_monthly,
 )
-from taxi_assets.dbt_project import dbt_executable, project_dir
 from taxi_assets.executor import default_executor
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job, yellow_taxi_monthly_schedule
@@ -45,11 +44,6 @@ defs = dg.Definitions(
         "lake": DataLake(),
         "warehouse": PostgresIOManager(postgres=warehouse),
         "postgres": warehouse,
-        # The venv's own dbt, so `.venv/bin/dagster ...` works without the venv on PATH.
-        "dbt": DbtCliResource(
-            project_dir=str(project_dir()),
-            profiles_dir=str(project_dir()),
-            dbt_executable=dbt_executable(),
-        ),
+        "dbt": dbt_cli_resource(),
     },
 )
