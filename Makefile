@@ -1,16 +1,18 @@
 # One command each: `make main` (install, load 2021-01..2021-03, print the tables),
-# `make test` (install, run every test). Also: `make dev` (the UI), `make lint`, `make bench`.
+# `make test` (install, run every test). Also: `make dev` (the UI), `make lint`, `make bench`,
+# `make dbt ARGS="build --vars '{month: 2021-03}'"` (dbt's own CLI on the warehouse, docs/dbt.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main test dev lint bench home worker lock
+.PHONY: install main test dev lint bench home worker lock dbt
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
+	$(BIN)/python -m taxi_assets.dbt_project
 	touch $@
 
 install: $(VENV)/.installed
@@ -34,6 +36,10 @@ dev: install home
 # --lesson-reps 1" for a quick look.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# `make install` also parses the dbt project (taxi_dbt/target/manifest.json) for the definitions.
+dbt: install
+	$(BIN)/python -m taxi_assets.dbt_cli $(or $(ARGS),build)
 
 lint: install
 	$(BIN)/ruff check .

@@ -55,8 +55,10 @@ def load_zones(resources: dict) -> None:
     dg.materialize([taxi_zones], resources=resources)
 
 
-def build_dimensions(resources: dict) -> dg.ExecuteInProcessResult:
-    return dg.materialize([taxi_dbt_dimensions], resources=resources)
+def build_dimensions(
+    resources: dict, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize([taxi_dbt_dimensions], resources=resources, instance=instance)
 
 
 def build_month(resources: dict, month: str, raise_on_error: bool = True):

@@ -16,7 +16,7 @@ from tests.conftest import MONTH_ROWS, TEST_PG_URL
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = ["--rows", "2000", "--reps", "1", "--lesson-reps", "1", "--memory-rows", "1000,2000"]
-TINY_BACKFILL = ["--backfill-scale", "0.001", "--backfill-reps", "1"]
+TINY_BACKFILL = ["--backfill-scale", "0.001", "--backfill-reps", "1", "--dbt-reps", "1"]
 
 
 def bench_databases() -> set[str]:
@@ -57,6 +57,7 @@ def test_bench_measures_every_method_and_reports_ratios(bench_results: dict) -> 
     assert {"download_seconds", "download_mb_per_second"} <= set(shown["raw_csv"])
     assert set(bench_results["memory"]["months"]) == {"2020-04", "2019-01"}
     assert len(bench_results["backfill"]["modes"]) == 3
+    assert set(bench_results["dbt"]["builds"][0]["models"]) >= {"fct_trips", "stg_yellow_tripdata"}
 
 
 def test_raw_csv_records_download_then_verify_time(resources: dict) -> None:
