@@ -121,6 +121,12 @@ def test_tests_look_at_the_month_being_built(built: dict, cli_env: dict, tmp_pat
     assert failing.returncode != 0 and "FAIL 1 unique_fct_trips_trip_id" in failing.stdout
 
 
+def test_rebuilding_a_view_keeps_the_views_built_on_it(built: dict, cli_env: dict, tmp_path: Path):
+    union_only = ["run", "-s", "int_trips_unioned", "--vars", "{month: 2021-03}"]
+    assert run_dbt_cli(union_only, cli_env, tmp_path).returncode == 0
+    assert {"int_trips_unioned", "int_trips"} <= existing_relations(built["schema"])
+
+
 def test_a_full_rebuild_reads_every_month(built: dict, cli_env: dict, tmp_path: Path):
     per_month = [month_figures(built["schema"], "fct_trips", m) for m in MONTHS]
     done = run_dbt_cli(["build", "--full-refresh"], cli_env, tmp_path)
