@@ -1,37 +1,12 @@
-{#- Green trips of the month being built, typed and renamed as in the course; rows without a
-    vendor are dropped, as the course does. -#}
+{#- Green trips of the month being built, typed and renamed as in the course
+    (macros/staging.sql); rows without a vendor are dropped, as the course does. -#}
 {%- set trips = month_source('warehouse', 'green_taxi') -%}
 {%- set types = column_types(trips) -%}
 
 select
-    -- identifiers
-    {{ safe_cast('VendorID', 'integer', types) }} as vendor_id,
-    {{ safe_cast('RatecodeID', 'integer', types) }} as rate_code_id,
-    {{ safe_cast('PULocationID', 'integer', types) }} as pickup_location_id,
-    {{ safe_cast('DOLocationID', 'integer', types) }} as dropoff_location_id,
-
-    -- timestamps
-    {{ safe_cast('lpep_pickup_datetime', 'timestamp', types) }} as pickup_datetime,
-    {{ safe_cast('lpep_dropoff_datetime', 'timestamp', types) }} as dropoff_datetime,
-
-    -- trip info
-    "store_and_fwd_flag" as store_and_fwd_flag,
-    {{ safe_cast('passenger_count', 'integer', types) }} as passenger_count,
-    {{ safe_cast('trip_distance', 'numeric', types) }} as trip_distance,
-    {{ safe_cast('trip_type', 'integer', types) }} as trip_type,
-
-    -- payment info
-    {{ safe_cast('fare_amount', 'numeric', types) }} as fare_amount,
-    {{ safe_cast('extra', 'numeric', types) }} as extra,
-    {{ safe_cast('mta_tax', 'numeric', types) }} as mta_tax,
-    {{ safe_cast('tip_amount', 'numeric', types) }} as tip_amount,
-    {{ safe_cast('tolls_amount', 'numeric', types) }} as tolls_amount,
-    {{ safe_cast('ehail_fee', 'numeric', types) }} as ehail_fee,
-    {{ safe_cast('improvement_surcharge', 'numeric', types) }} as improvement_surcharge,
-    {{ safe_cast('total_amount', 'numeric', types) }} as total_amount,
-    {{ safe_cast('congestion_surcharge', 'numeric', types) }} as congestion_surcharge,
-    {{ safe_cast('payment_type', 'integer', types) }} as payment_type,
-
-    file_month
+    {{ staged_trip_columns(
+        types, 'lpep',
+        trip_type=safe_cast('trip_type', 'integer', types),
+        ehail_fee=safe_cast('ehail_fee', 'numeric', types)) }}
 from {{ trips }}
 where "VendorID" is not null

@@ -1,37 +1,10 @@
-{#- Yellow trips of the month being built, typed and renamed as in the course; rows without a
-    vendor (the anonymous tail of the 2020+ files) are dropped, as the course does. -#}
+{#- Yellow trips of the month being built, typed and renamed as in the course
+    (macros/staging.sql); rows without a vendor (the anonymous tail of the 2020+ files) are
+    dropped, as the course does. Yellow cabs are street-hail only (trip_type 1) and charge no
+    e-hail fee. -#}
 {%- set trips = month_source('warehouse', 'yellow_taxi') -%}
-{%- set types = column_types(trips) -%}
 
 select
-    -- identifiers
-    {{ safe_cast('VendorID', 'integer', types) }} as vendor_id,
-    {{ safe_cast('RatecodeID', 'integer', types) }} as rate_code_id,
-    {{ safe_cast('PULocationID', 'integer', types) }} as pickup_location_id,
-    {{ safe_cast('DOLocationID', 'integer', types) }} as dropoff_location_id,
-
-    -- timestamps
-    {{ safe_cast('tpep_pickup_datetime', 'timestamp', types) }} as pickup_datetime,
-    {{ safe_cast('tpep_dropoff_datetime', 'timestamp', types) }} as dropoff_datetime,
-
-    -- trip info
-    "store_and_fwd_flag" as store_and_fwd_flag,
-    {{ safe_cast('passenger_count', 'integer', types) }} as passenger_count,
-    {{ safe_cast('trip_distance', 'numeric', types) }} as trip_distance,
-    1 as trip_type,  -- yellow cabs are street-hail only
-
-    -- payment info
-    {{ safe_cast('fare_amount', 'numeric', types) }} as fare_amount,
-    {{ safe_cast('extra', 'numeric', types) }} as extra,
-    {{ safe_cast('mta_tax', 'numeric', types) }} as mta_tax,
-    {{ safe_cast('tip_amount', 'numeric', types) }} as tip_amount,
-    {{ safe_cast('tolls_amount', 'numeric', types) }} as tolls_amount,
-    cast(0 as numeric) as ehail_fee,  -- green only
-    {{ safe_cast('improvement_surcharge', 'numeric', types) }} as improvement_surcharge,
-    {{ safe_cast('total_amount', 'numeric', types) }} as total_amount,
-    {{ safe_cast('congestion_surcharge', 'numeric', types) }} as congestion_surcharge,
-    {{ safe_cast('payment_type', 'integer', types) }} as payment_type,
-
-    file_month
+    {{ staged_trip_columns(column_types(trips), 'tpep', trip_type='1', ehail_fee='cast(0 as numeric)') }}
 from {{ trips }}
 where "VendorID" is not null
