@@ -122,6 +122,13 @@ def taxi_dbt_dimensions(
     yield from _build(context, dbt, postgres, "the dimensions")
 
 
+# `dagster job execute -j analytics_monthly_job --tags '{"dagster/partition": "2021-03"}'`
+analytics_monthly_job = dg.define_asset_job(
+    "analytics_monthly_job",
+    selection=dg.AssetSelection.assets(taxi_dbt_monthly),
+    description="Build one file month of the course's dbt models (dim_zones and the seed first).",
+)
+
 # Running by default, as the marts' sensor: a landed month's models follow without a person.
 analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
     "analytics_automation_sensor",

@@ -35,6 +35,9 @@ _PARSE_ONLY_ENV = {
     "TAXI_DBT_SCHEMA": "public",
 }
 _SOURCES = ("dbt_project.yml", "models", "macros", "seeds", "tests")
+# dbt's sessions sort and hash a month's trips (int_trips' duplicates, the unique trip_id test,
+# the mart's groups): with Postgres' default 4 MB they spill to disk. Per sort or hash node.
+DBT_SESSION_OPTIONS = "-c work_mem=256MB"
 
 
 def project_dir() -> Path:
@@ -74,6 +77,8 @@ def connection_env(postgres: PostgresResource) -> dict[str, str]:
         "TAXI_DBT_DBNAME": str(params.get("dbname") or params.get("user") or "postgres"),
         "TAXI_DBT_SCHEMA": postgres.warehouse_schema,
         "TAXI_DBT_SSLMODE": str(params.get("sslmode") or "prefer"),
+        # libpq reads PGOPTIONS when dbt's adapter connects
+        "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} {DBT_SESSION_OPTIONS}".strip(),
     }
     if params.get("password"):
         env[PASSWORD_ENV] = str(params["password"])

@@ -6,6 +6,7 @@ from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.checks import yellow_taxi_checks
 from taxi_assets.dbt_assets import (
     analytics_automation_sensor,
+    analytics_monthly_job,
     dbt_cli_resource,
     taxi_dbt_dimensions,
     taxi_dbt_monthly,
@@ -34,7 +35,7 @@ defs = dg.Definitions(
         taxi_dbt_monthly,
     ],
     asset_checks=[yellow_taxi_checks],
-    jobs=[yellow_taxi_job],
+    jobs=[yellow_taxi_job, analytics_monthly_job],
     schedules=[yellow_taxi_monthly_schedule],
     sensors=[marts_automation_sensor, analytics_automation_sensor],
     # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).

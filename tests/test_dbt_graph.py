@@ -47,6 +47,7 @@ def test_the_models_form_one_group_on_the_loads_calendar() -> None:
     for model in LINEAGE[2:]:
         assert graph.get(dg.AssetKey(model)).partitions_def == month_partitions
     assert graph.get(dg.AssetKey("dim_zones")).partitions_def is None
+    assert defs.resolve_job_def("analytics_monthly_job").partitions_def == month_partitions
 
 
 def test_the_course_tests_are_asset_checks() -> None:
