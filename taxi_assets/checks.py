@@ -1,7 +1,7 @@
 """Asset checks on every month of `yellow_taxi`, evaluated per partition after each load.
 
 Two blocking checks stop downstream marts when a month cannot be trusted (its rows do not
-reconcile with the lake file, or its table drifted from the schema contract); five warnings
+reconcile with the lake file, or its table drifted from the schema contract); seven warnings
 report suspicious rows with their counts, which are real records and are never dropped.
 The counting runs in Postgres (quality_sql.py), one query per month.
 """
@@ -36,6 +36,8 @@ WARN_ABOVE_SHARE: dict[str, float] = {
     q.DROPOFF_BEFORE_PICKUP: 0.005,
     q.MISSING_PASSENGER_COUNTS: 0.10,
     q.DUPLICATE_ROWS: 0.005,
+    q.NEGATIVE_PASSENGER_COUNTS: 0.0,
+    q.EXTREME_AMOUNTS: 0.0,
 }
 _WARNING_TEXT = {
     q.PICKUPS_OUTSIDE_MONTH: "Rows whose pickup lies outside the file's month.",
@@ -43,6 +45,8 @@ _WARNING_TEXT = {
     q.DROPOFF_BEFORE_PICKUP: "Rows whose dropoff precedes the pickup (daylight-saving nights).",
     q.MISSING_PASSENGER_COUNTS: "Rows without a passenger_count.",
     q.DUPLICATE_ROWS: "Extra copies of exactly identical rows (kept, only reported).",
+    q.NEGATIVE_PASSENGER_COUNTS: "Rows with a negative passenger_count (never a real count).",
+    q.EXTREME_AMOUNTS: f"Rows with an amount or distance beyond ±{q.EXTREME_MAGNITUDE:,}.",
 }
 
 CHECK_SPECS = [

@@ -47,6 +47,7 @@ class GzipCsvVerifier:
         self._bytes = 0
         self._uncompressed = 0
         self._newlines = 0
+        self._quoted = False  # the bytes counted so far end inside a quoted field
         self._last_byte = b""
         self._header: bytes | None = None
         self._head = b""
@@ -80,13 +81,27 @@ class GzipCsvVerifier:
         self._uncompressed += len(out)
         if self._uncompressed > self._max:
             self._fail(f"inflates beyond the cap of {self._max:,} bytes (a decompression bomb?)")
-        self._newlines += out.count(b"\n")
+        self._newlines += self._record_ends(out)
         self._last_byte = out[-1:]
         if self._header is None:
             self._head += out[:_HEADER_LIMIT]
             if b"\n" in self._head or len(self._head) >= _HEADER_LIMIT:
                 self._header = self._head.split(b"\n", 1)[0]
                 self._check_header()
+
+    def _record_ends(self, out: bytes) -> int:
+        """Newlines that end a record, as COPY reads CSV: those outside quoted fields.
+
+        Real files hold no quote at all, so they only pay for one scan for `"`. Between quotes
+        every newline is data; a doubled quote inside a field toggles twice, which keeps the
+        parity right.
+        """
+        if not self._quoted and b'"' not in out:
+            return out.count(b"\n")
+        pieces = out.split(b'"')
+        ends = sum(piece.count(b"\n") for piece in pieces[1 if self._quoted else 0 :: 2])
+        self._quoted ^= len(pieces) % 2 == 0
+        return ends
 
     def _check_header(self) -> None:
         assert self._header is not None
@@ -101,10 +116,14 @@ class GzipCsvVerifier:
             self._fail("is empty")
         if not self._inflater.eof:
             self._fail("has a truncated gzip stream (it ends before its trailer)")
+        if self._uncompressed == 0:
+            self._fail("is an empty file: a valid gzip stream of no bytes, not even a header")
+        if self._quoted:
+            self._fail("ends inside a quoted field (a quote is never closed)")
         if self._header is None:
             self._header = self._head
             self._check_header()
-        lines = self._newlines + (0 if self._last_byte == b"\n" else 1)
+        lines = self._newlines + (0 if self._last_byte == b"\n" else 1)  # records, not lines
         rows = lines - 1
         if rows <= 0:
             self._fail("has a header but no data rows (a month never has zero trips)")

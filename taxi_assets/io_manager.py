@@ -15,15 +15,15 @@ from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 from pydantic import Field
 
-from taxi_assets.errors import BadSourceFileError, TransientError
+from taxi_assets.credentials import redact
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
 from taxi_assets.gzip_csv import inflate_chunks
-from taxi_assets.lake import LakeFile
+from taxi_assets.lake import LakeFile, reject
 from taxi_assets.metadata import load_metadata, month_materialization
 from taxi_assets.partitions import parse_month
 from taxi_assets.progress import Progress, counting_lines
 from taxi_assets.resources import PostgresResource, _retrying
 from taxi_assets.schema import MONTH_COLUMN, WAREHOUSE_COLUMNS, pandas_dtypes
-from taxi_assets.settings import redact
 from taxi_assets.warehouse import PARENT_TABLE, LoadStats, replace_month
 
 
@@ -47,6 +47,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} returned {type(obj).__name__}; the "
                 "Postgres IO manager stores a list of LakeFile (one per partition)"
             )
+        _check_months(context, obj)
         for lake_file in obj:
             metadata = self._load(context, lake_file)
             context.step_context.add_asset_metadata(
@@ -58,7 +59,11 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 yield DagsterEvent.asset_materialization(context.step_context, event)
 
     def _load(self, context: dg.OutputContext, lake_file: LakeFile) -> dict:
-        """Load one month, retrying transient failures with bounded backoff and jitter."""
+        """Load one month, retrying transient failures with bounded backoff and jitter.
+
+        A file the warehouse refuses is set aside in the lake, so the next run downloads the
+        month again instead of reusing it (the mirror may have corrected it).
+        """
         transient = (TransientError, psycopg.OperationalError)
         retrying = _retrying(self.load_attempts, self.first_backoff_seconds, 30.0, transient)
         try:
@@ -68,6 +73,12 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                     if number > 1:
                         context.log.warning(f"{lake_file.month}: load attempt {number}")
                     return self._load_once(context, lake_file)
+        except (BadSourceFileError, LoadRejectedError) as exc:
+            aside = reject(lake_file)
+            raise type(exc)(
+                f"{exc}. The lake file was set aside as {aside.name}: the next run of raw_csv "
+                "downloads the month again"
+            ) from None
         except transient as exc:
             reason = redact(str(exc), self.postgres.target_url())
             if not isinstance(exc, TransientError):  # ours already name the month and file
@@ -114,6 +125,16 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             cur.execute(query, (months,))
             frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in WAREHOUSE_COLUMNS])
         return frame.astype(pandas_dtypes())
+
+
+def _check_months(context: dg.OutputContext, lake_files: list[LakeFile]) -> None:
+    """The months to write are the run's partition keys, whatever the files claim to be."""
+    claimed = sorted(f.month for f in lake_files)
+    if claimed != sorted(context.asset_partition_keys):
+        raise TaxiError(
+            f"the lake files {[str(f.path) for f in lake_files]} claim the months {claimed}, "
+            f"but the run writes {sorted(context.asset_partition_keys)}; nothing was loaded"
+        )
 
 
 def _checked(chunks, sha: "hashlib._Hash", lake_file: LakeFile):

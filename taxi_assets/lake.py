@@ -9,10 +9,12 @@ temporary key, which is deleted afterwards).
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import io
 import json
 import os
+import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -71,7 +73,7 @@ class Lake:
     def verified(self, month: dt.date) -> LakeFile | None:
         """The month's file if present and still matching its manifest, else None."""
         path = self.path_for(month)
-        entry = self._read_manifest(path)
+        entry = self._read_manifest(path, month)
         if entry is None or not path.is_file() or path.stat().st_size != entry.bytes:
             return None
         try:
@@ -85,20 +87,31 @@ class Lake:
     def recorded(self, month: dt.date) -> LakeFile:
         """The manifest entry raw_csv stored; the load re-checks the sha256 as it reads."""
         path = self.path_for(month)
-        entry = self._read_manifest(path)
+        entry = self._read_manifest(path, month)
         if entry is None or not path.is_file():
             raise TaxiError(
-                f"{month:%Y-%m}: {path} is not in the lake with a manifest; materialize raw_csv "
-                "for this month first"
+                f"{month:%Y-%m}: {path} is not in the lake with a manifest that matches it (a "
+                "missing, rejected or corrupt one); materialize raw_csv for this month first"
             )
         return entry
 
-    def _read_manifest(self, path: LakePath) -> LakeFile | None:
+    def _read_manifest(self, path: LakePath, month: dt.date) -> LakeFile | None:
+        """The manifest entry, or None when missing or corrupt.
+
+        Where rows go is decided by the partition key alone: a manifest naming another month,
+        or a URL of another file, than its own path is corrupt, and its file unverified.
+        """
+        manifest = self.manifest_path(path)
         try:
-            raw = json.loads(self.manifest_path(path).read_text())
-            return LakeFile(**{**raw, "path": path})
+            if not manifest.is_file():  # reading a FIFO under that name would wait for ever
+                return None
+            raw = json.loads(manifest.read_text())
+            entry = LakeFile(**{**raw, "path": path})
         except (OSError, ValueError, TypeError):
             return None
+        if entry.month != f"{month:%Y-%m}" or not entry.url.endswith("/" + path.name):
+            return None
+        return entry
 
     def store(
         self,
@@ -110,11 +123,12 @@ class Lake:
         """Write `chunks` to a temporary name, verify them, then give them the final name."""
         path = self.path_for(month)
         where = f"{month:%Y-%m} ({url})"
-        with _temporary(path) as (temp, handle):
+        with _disk_errors_named(f"{month:%Y-%m}", path), _temporary(path) as (temp, handle):
             facts = self._write_verified(handle, chunks, where, on_progress)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
             _publish(temp, handle, path, facts.bytes, where)
-        self._write_manifest(entry)
+        with _disk_errors_named(f"{month:%Y-%m}", self.manifest_path(path)):
+            self._write_manifest(entry)
         return entry
 
     def _write_verified(
@@ -161,14 +175,61 @@ class Lake:
             return _remove_old_objects(path, cutoff)
         removed = 0
         for temp in path.parent.glob(f"{path.name}*{_TEMP_MARK}*") if path.parent.is_dir() else []:
-            with contextlib.suppress(FileNotFoundError), temp.open("rb") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live download is writing it
-                temp.unlink()
-                removed += 1
+            removed += _remove_if_abandoned(temp)
         return removed
+
+
+def reject(lake_file: LakeFile) -> LakePath:
+    """Set aside a file the warehouse refused, so that raw_csv downloads the month again.
+
+    The file is renamed to `<name>.rejected` (kept for inspection, replaced by the next
+    rejection) and its manifest deleted: without both, the month is no longer verified.
+    """
+    path = lake_file.path
+    aside = path.with_name(path.name + ".rejected")
+    if isinstance(path, Path):
+        os.replace(path, path.with_name(aside.name))  # atomic
+    else:
+        path.rename(aside)  # a copy and a delete (UPath has no replace)
+    Lake.manifest_path(lake_file.path).unlink(missing_ok=True)
+    return aside
+
+
+def _remove_if_abandoned(temp: Path) -> int:
+    """Delete `temp` if it is a regular file no live writer locks; 1 if deleted.
+
+    Only regular files are opened, and without blocking: a FIFO or device given a temporary's
+    name would otherwise hang the open for ever.
+    """
+    try:
+        fd = os.open(temp, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:  # gone, a symlink, or unreadable: not one of ours
+        return 0
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return 0
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        temp.unlink(missing_ok=True)  # while locked: see _live_temporary
+        return 1
+    except BlockingIOError:
+        return 0  # a live download is writing it
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _disk_errors_named(month: str, path: LakePath) -> Iterator[None]:
+    """A full disk or quota names the month and the file, and the way out."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise TaxiError(
+            f"{month}: cannot write {path}: {exc.strerror} (the lake's disk or quota is full, "
+            "or the file exceeds the size limit); the lake and the warehouse are unchanged: "
+            f"free space under {path.parent} and materialize the month again"
+        ) from exc
 
 
 @contextlib.contextmanager

@@ -18,6 +18,11 @@ NEGATIVE_TOTALS = "negative_totals"
 DROPOFF_BEFORE_PICKUP = "dropoff_before_pickup"
 MISSING_PASSENGER_COUNTS = "missing_passenger_counts"
 DUPLICATE_ROWS = "duplicate_rows"
+NEGATIVE_PASSENGER_COUNTS = "negative_passenger_counts"
+EXTREME_AMOUNTS = "extreme_amounts"
+# Beyond this, a fare, fee or distance is absurd (the largest real ones are thousands), but
+# Postgres numeric holds it exactly (`1e309` is a valid numeric), so it is reported, not refused.
+EXTREME_MAGNITUDE = 1_000_000
 
 # The predicate that flags a row, per warning; duplicates are counted apart (extra copies).
 WARNING_PREDICATES: dict[str, str] = {
@@ -25,6 +30,12 @@ WARNING_PREDICATES: dict[str, str] = {
     NEGATIVE_TOTALS: "total_amount < 0",
     DROPOFF_BEFORE_PICKUP: "tpep_dropoff_datetime < tpep_pickup_datetime",
     MISSING_PASSENGER_COUNTS: "passenger_count IS NULL",
+    NEGATIVE_PASSENGER_COUNTS: "passenger_count < 0",
+    EXTREME_AMOUNTS: " OR ".join(
+        f'abs("{c.name}") > {EXTREME_MAGNITUDE}'
+        for c in WAREHOUSE_COLUMNS
+        if c.pg_type == "numeric"
+    ),
 }
 
 

@@ -15,6 +15,7 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
+from taxi_assets.credentials import masked_url, redact
 from taxi_assets.embedded import start_embedded_postgres
 from taxi_assets.errors import TaxiError, TransientError
 from taxi_assets.lake import Lake, LakeFile, LakePath
@@ -23,8 +24,6 @@ from taxi_assets.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
-    masked_url,
-    redact,
     setting,
 )
 from taxi_assets.source import file_url, open_stream
@@ -194,7 +193,11 @@ class PostgresResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """An autocommit connection (transactions explicit), retried while the server is away."""
+        """An autocommit connection (transactions explicit), retried while the server is away.
+
+        No driver message leaves here unredacted: a malformed URL's message may quote the
+        password, so that one is withheld altogether.
+        """
         retrying = _retrying(self.connect_attempts, 0.5, 10.0, psycopg.OperationalError)
         try:
             conn = retrying(
@@ -208,6 +211,12 @@ class PostgresResource(dg.ConfigurableResource):
             raise TransientError(
                 f"cannot connect to the warehouse at {self.display_url} after "
                 f"{self.connect_attempts} attempts: {redact(str(exc), self.target_url())}"
+            ) from None
+        except psycopg.Error:
+            raise TaxiError(
+                f"the warehouse URL {self.display_url} is malformed: libpq cannot parse it (its "
+                "message is withheld, as it may quote the password); check TAXI_PG_URL for "
+                "unescaped spaces or reserved characters (percent-encode them) and the host"
             ) from None
         try:
             yield conn

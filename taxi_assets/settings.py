@@ -3,8 +3,6 @@ a default that works on a laptop. Resolved when a resource is used, never at imp
 
 import os
 
-from sqlalchemy.engine import make_url
-
 DEFAULT_SOURCE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
 DEFAULT_LAKE_DIR = "data/lake"
 DEFAULT_EMBEDDED_PG_DIR = "data/pgdata"
@@ -15,20 +13,3 @@ def setting(explicit: str | None, env_name: str, default: str | None) -> str | N
     if explicit is not None:
         return explicit
     return os.environ.get(env_name) or default
-
-
-def masked_url(url: str) -> str:
-    """A database URL safe to print: the password, if any, replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is never echoed, it might hold a secret
-        return "<unparsable database URL>"
-
-
-def redact(text: str, url: str) -> str:
-    """`text` with the password of `url`, if any, replaced by ***."""
-    try:
-        password = make_url(url).password
-    except Exception:
-        return "<message withheld: it may contain a secret>"
-    return text.replace(str(password), "***") if password else text

@@ -14,16 +14,17 @@ Readers see the old month or the new one; a failure anywhere rolls everything ba
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TransientError
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
 from taxi_assets.schema import (
     MONTH_COLUMN,
     WAREHOUSE_COLUMNS,
+    Column,
     column_definitions,
     source_column_list,
 )
@@ -32,6 +33,20 @@ PARENT_TABLE = "yellow_taxi"
 _LOCK_NAMESPACE = 0x7A71  # first key of pg_advisory_lock(int, int): "taxi"
 _DDL_LOCK = 0  # second key for creating the parent table
 PREVIEW_ROWS = 5
+FINITE_NUMBERS = "finite_numbers"
+
+
+def finite_numbers_predicate(columns: Sequence[Column] = WAREHOUSE_COLUMNS) -> sql.Composed:
+    """True unless a numeric column holds NaN or ±Infinity (Postgres numeric accepts all three).
+
+    NaN sorts above every number and Infinity equals itself, so one comparison a column tells
+    them from finite values; NULL passes.
+    """
+    return sql.SQL(" AND ").join(
+        sql.SQL("abs({}) < 'Infinity'").format(sql.Identifier(c.name))
+        for c in columns
+        if c.pg_type == "numeric"
+    )
 
 
 @dataclass(frozen=True)
@@ -57,11 +72,22 @@ def _staging_table(month: dt.date) -> str:
     return f"{child_table(month)}_staging"
 
 
+def ensure_schema(conn: psycopg.Connection, schema: str) -> None:
+    """Create the schema only if the catalog lacks it.
+
+    `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists,
+    which a least-privilege role that owns its schema (and nothing else) does not have.
+    """
+    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    if found is None:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
 def ensure_parent(conn: psycopg.Connection, schema: str) -> None:
     """Create the schema and the list-partitioned parent table if they do not exist."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, _DDL_LOCK))
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        ensure_schema(conn, schema)
         conn.execute(
             sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}) PARTITION BY LIST ({})").format(
                 sql.Identifier(schema, PARENT_TABLE),
@@ -86,27 +112,54 @@ def replace_month(
     fails, BadSourceFileError when COPY rejects a line, TransientError on lock timeout.
     """
     started = time.monotonic()
-    ensure_parent(conn, schema)
-    # Keyed by schema and month: writers of the same month of the same table wait for each
-    # other; other schemas in the same database (and other months) never do.
-    lock_key = (f"{schema}.{PARENT_TABLE}", month.year * 100 + month.month)
-    conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", lock_key)
-    try:
-        with conn.transaction():
-            staging = _create_staging(conn, schema, month)
-            rows = _copy_rows(conn, staging, csv_chunks, where)
-            if rows != expected_rows:
-                raise LoadRejectedError(
-                    f"{where}: staged {rows:,} rows but the lake manifest records "
-                    f"{expected_rows:,}; the month was not replaced"
-                )
-            conn.execute(sql.SQL("ANALYZE {}").format(staging))
-            first_rows = _first_rows(conn, staging)
-            _swap_in(conn, schema, month, lock_timeout_seconds, where)
-    finally:
-        with contextlib.suppress(psycopg.Error):  # a broken connection released it already
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", lock_key)
+    with terminal_errors(where, schema):
+        ensure_parent(conn, schema)
+        # Keyed by schema and month: writers of the same month of the same table wait for each
+        # other; other schemas in the same database (and other months) never do.
+        lock_key = (f"{schema}.{PARENT_TABLE}", month.year * 100 + month.month)
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", lock_key)
+        try:
+            with conn.transaction():
+                staging = _create_staging(conn, schema, month)
+                rows = _copy_rows(conn, staging, csv_chunks, where)
+                if rows != expected_rows:
+                    raise LoadRejectedError(
+                        f"{where}: staged {rows:,} rows but the lake manifest records "
+                        f"{expected_rows:,}; the month was not replaced"
+                    )
+                conn.execute(sql.SQL("ANALYZE {}").format(staging))
+                first_rows = _first_rows(conn, staging)
+                _swap_in(conn, schema, month, lock_timeout_seconds, where)
+        finally:
+            with contextlib.suppress(psycopg.Error):  # a broken connection released it already
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", lock_key)
     return LoadStats(child_table(month), rows, time.monotonic() - started, first_rows)
+
+
+@contextlib.contextmanager
+def terminal_errors(where: str, schema: str) -> Iterator[None]:
+    """Errors that no retry can cure, turned into terminal ones naming the month and the fix.
+
+    A statement_timeout cancels the statement (QueryCanceled, an OperationalError that would
+    otherwise count as the warehouse going away) and would cancel every retry the same way.
+    """
+    try:
+        yield
+    except psycopg.errors.QueryCanceled as exc:
+        raise TaxiError(
+            f"{where}: Postgres canceled a statement of the load ({_describe(exc)}): a "
+            "statement_timeout on the role or database, or an operator's cancel; retrying "
+            "would be canceled the same way. Lift it for the loading role (ALTER ROLE ... SET "
+            "statement_timeout = 0) and materialize again; the month's previous rows are "
+            "unchanged"
+        ) from exc
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise TaxiError(
+            f"{where}: the warehouse role lacks a privilege ({_describe(exc)}); it must own "
+            f"schema {schema}, or the schema must not exist yet and the role hold CREATE on the "
+            "database (see docs/failure-modes.md, Grants); the month's previous rows are "
+            "unchanged"
+        ) from exc
 
 
 def _first_rows(conn: psycopg.Connection, staging: sql.Identifier) -> tuple[tuple, ...]:
@@ -122,8 +175,13 @@ def _create_staging(conn: psycopg.Connection, schema: str, month: dt.date) -> sq
     month_column = sql.Identifier(MONTH_COLUMN.name)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
     conn.execute(
-        sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}))").format(
-            staging, column_definitions(), month_column, first_day
+        sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}), CONSTRAINT {} CHECK ({}))").format(
+            staging,
+            column_definitions(),
+            month_column,
+            first_day,
+            sql.Identifier(FINITE_NUMBERS),
+            finite_numbers_predicate(),
         )
     )
     conn.execute(
@@ -150,6 +208,13 @@ def _copy_rows(
         raise BadSourceFileError(
             f"{where} has a row Postgres rejects: {_describe(exc)}; the month's previous rows "
             "are unchanged"
+        ) from exc
+    except psycopg.errors.CheckViolation as exc:
+        if exc.diag.constraint_name != FINITE_NUMBERS:
+            raise
+        raise BadSourceFileError(
+            f"{where} has a NaN or infinite number, which no fare or distance can be: "
+            f"{_describe(exc)}; the month's previous rows are unchanged"
         ) from exc
     except psycopg.errors.IntegrityError as exc:
         raise LoadRejectedError(

@@ -16,6 +16,7 @@ from taxi_assets.errors import BadSourceFileError, TransientError
 from taxi_assets.metadata import markdown_table
 from taxi_assets.resources import PostgresResource, TaxiSource
 from taxi_assets.schema import Column, column_definitions, dagster_column_schema
+from taxi_assets.warehouse import ensure_schema
 
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 ZONES_TABLE = "taxi_zones"
@@ -75,7 +76,7 @@ def replace_zones(
     table, staging = ZONES_TABLE, f"{ZONES_TABLE}_staging"
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _LOCK_KEY)
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        ensure_schema(conn, schema)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, staging)))
         conn.execute(
             sql.SQL("CREATE TABLE {} ({}, PRIMARY KEY ({}))").format(

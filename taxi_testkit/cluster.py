@@ -29,31 +29,38 @@ _READY_SECONDS = 120.0
 
 
 @contextlib.contextmanager
-def throwaway_database(admin_url: str, prefix: str = "dagster") -> Iterator[str]:
-    """Create a database on the server of `admin_url`; yield its URL; drop it (and its sessions)
-    afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
-
-
-@contextlib.contextmanager
-def throwaway_schema(url: str, prefix: str = "test") -> Iterator[str]:
-    """Create a schema in the database of `url`; yield its name; drop it with its tables after."""
+def _throwaway(url: str, prefix: str, create: str, *drops: str) -> Iterator[str]:
+    """Create an object named `<prefix>_<random>` with `create`; yield its name; run `drops`."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL(create).format(sql.Identifier(name)))  # type: ignore[arg-type]
     try:
         yield name
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+            for drop in drops:
+                conn.execute(sql.SQL(drop).format(sql.Identifier(name)))  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def throwaway_database(admin_url: str, prefix: str = "dagster") -> Iterator[str]:
+    """Create a database on the server of `admin_url`; yield its URL; drop it (and its sessions)
+    afterwards."""
+    drop = "DROP DATABASE IF EXISTS {} WITH (FORCE)"
+    with _throwaway(admin_url, prefix, "CREATE DATABASE {}", drop) as name:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def throwaway_schema(url: str, prefix: str = "test") -> contextlib.AbstractContextManager[str]:
+    """Create a schema in the database of `url`; yield its name; drop it with its tables after."""
+    return _throwaway(url, prefix, "CREATE SCHEMA {}", "DROP SCHEMA {} CASCADE")
+
+
+def throwaway_role(url: str, prefix: str = "test_role") -> contextlib.AbstractContextManager[str]:
+    """Create a login role with no privileges of its own; yield its name; drop it and whatever
+    it owns in the database of `url` afterwards (roles are cluster-wide: use it there only)."""
+    drops = ("DROP OWNED BY {} CASCADE", "DROP ROLE {}")
+    return _throwaway(url, prefix, "CREATE ROLE {} LOGIN", *drops)
 
 
 def write_instance(home: Path, storage_url: str) -> Path:

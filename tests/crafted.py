@@ -54,12 +54,15 @@ def expected_flags(frame: pd.DataFrame, month: str) -> dict[str, int]:
     start = pd.Timestamp(f"{month}-01")
     end = start + pd.offsets.MonthBegin(1)
     pickup, dropoff = frame["tpep_pickup_datetime"], frame["tpep_dropoff_datetime"]
+    numeric = [c.name for c in YELLOW_COLUMNS if c.pg_type == "numeric"]
     return {
         "pickups_outside_month": int(((pickup < start) | (pickup >= end)).sum()),
         "negative_totals": int((frame["total_amount"] < 0).sum()),
         "dropoff_before_pickup": int((dropoff < pickup).sum()),
         "missing_passenger_counts": int(frame["passenger_count"].isna().sum()),
         "duplicate_rows": int(frame.duplicated().sum()),
+        "negative_passenger_counts": int((frame["passenger_count"] < 0).sum()),
+        "extreme_amounts": int((frame[numeric].abs() > 1_000_000).any(axis=1).sum()),
     }
 
 

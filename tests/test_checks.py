@@ -78,6 +78,8 @@ def test_every_warning_fails_on_a_crafted_month_and_no_row_is_dropped(
     set_field(lines, range(81, 121), DROPOFF, "2021-02-28 23:00:00")
     set_field(lines, range(121, 501), PASSENGERS, "")
     lines[501:541] = [lines[500]] * 40
+    set_field(lines, range(541, 561), PASSENGERS, "-1")
+    set_field(lines, range(561, 581), TOTAL, "1e309")  # a valid numeric, absurd as a fare
     serve_crafted(resources, tmp_path, "2021-03", lines)
     found = load_and_check(resources, "2021-03")
     expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")

@@ -79,6 +79,8 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
         "dropoff_before_pickup",
         "missing_passenger_counts",
         "duplicate_rows",
+        "negative_passenger_counts",
+        "extreme_amounts",
     }
     assert {name for name, spec in checks.items() if spec.blocking} == {
         "row_count_matches_lake",

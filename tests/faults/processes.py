@@ -25,13 +25,17 @@ T = TypeVar("T")
 
 
 def start_job(
-    env: dict[str, str], month: str, log_dir: Path, module: str = "taxi_assets"
+    env: dict[str, str],
+    month: str,
+    log_dir: Path,
+    module: str = "taxi_assets",
+    job: str = "yellow_taxi_job",
 ) -> subprocess.Popen:
     """Start `dagster job execute` for one month in its own process group."""
     log_dir.mkdir(parents=True, exist_ok=True)
     tags = json.dumps({"dagster/partition": month})
     return subprocess.Popen(
-        [DAGSTER, "job", "execute", "-m", module, "-j", "yellow_taxi_job", "--tags", tags],
+        [DAGSTER, "job", "execute", "-m", module, "-j", job, "--tags", tags],
         env=env,
         stdout=(log_dir / "stdout.txt").open("w"),
         stderr=subprocess.STDOUT,

@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from taxi_assets.credentials import masked_url
 from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
-from taxi_assets.settings import masked_url
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
