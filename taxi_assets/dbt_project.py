@@ -20,6 +20,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from taxi_assets.credentials import masked_url
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources import PostgresResource
 
@@ -69,7 +70,13 @@ def dbt_executable() -> str:
 
 def connection_env(postgres: PostgresResource) -> dict[str, str]:
     """The variables profiles.yml reads, for the warehouse the loads use (may start it)."""
-    params = conninfo_to_dict(postgres.target_url())
+    try:
+        params = conninfo_to_dict(postgres.target_url())
+    except Exception:  # libpq's message may quote the password: withheld
+        raise TaxiError(
+            f"dbt cannot use the warehouse URL {masked_url(postgres.target_url())}: libpq cannot "
+            "parse it; check TAXI_PG_URL (percent-encode reserved characters)"
+        ) from None
     env = {
         "TAXI_DBT_HOST": str(params.get("host") or "localhost"),
         "TAXI_DBT_PORT": str(params.get("port") or "5432"),
