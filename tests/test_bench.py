@@ -40,7 +40,7 @@ def bench_results(tmp_path: Path) -> dict:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert bench_databases() == before  # the throwaway database is gone
+    assert bench_databases() <= before  # ours is gone (others' benches may end meanwhile)
     return json.loads(out.read_text())
 
 
