@@ -56,8 +56,11 @@ def load_zones(resources: dict) -> None:
 
 
 def build_dimensions(
-    resources: dict, instance: dg.DagsterInstance | None = None
+    resources: dict, instance: dg.DagsterInstance | None = None, with_zones: bool = False
 ) -> dg.ExecuteInProcessResult:
+    """dim_zones and the seed (after loading taxi_zones in the same instance if asked)."""
+    if with_zones:
+        dg.materialize([taxi_zones], resources=resources, instance=instance)
     return dg.materialize([taxi_dbt_dimensions], resources=resources, instance=instance)
 
 

@@ -35,8 +35,8 @@ def parents(key: str) -> set[str]:
 def test_one_lineage_from_the_mirror_to_the_revenue_mart() -> None:
     for upstream, downstream in zip(LINEAGE, LINEAGE[1:], strict=False):
         assert upstream in parents(downstream)
-    assert parents("stg_green_tripdata") == {"green_taxi"}
-    assert parents("stg_fhv_tripdata") == {"fhv_taxi"}
+    assert parents("stg_green_tripdata") == {"green_taxi", "dim_zones"}
+    assert parents("stg_fhv_tripdata") == {"fhv_taxi", "dim_zones"}
     assert parents("dim_zones") == {"taxi_zones"} and "dim_zones" in parents("fct_trips")
 
 
@@ -57,17 +57,19 @@ def test_the_course_tests_are_asset_checks() -> None:
     assert "accepted_values_fct_trips_payment_type__False__1__2__3__4__5__6" in checks
 
 
-def test_a_landed_month_requests_its_models(resources: dict) -> None:
+def test_a_landed_month_requests_its_models_once_the_zones_are_in(resources: dict) -> None:
     assets = [raw_csv, yellow_taxi, taxi_zones, taxi_dbt_dimensions, taxi_dbt_monthly]
     automated = dg.Definitions(assets=assets, resources=with_dbt(resources))
     with dg.instance_for_test() as instance:
-        before = dg.evaluate_automation_conditions(defs=automated, instance=instance)
         dg.materialize(assets[:2], partition_key="2021-03", resources=resources, instance=instance)
-        result = dg.evaluate_automation_conditions(
-            defs=automated, instance=instance, cursor=before.cursor
+        no_zones = dg.evaluate_automation_conditions(defs=automated, instance=instance)
+        build_dimensions(with_dbt(resources), instance, with_zones=True)
+        zones_in = dg.evaluate_automation_conditions(
+            defs=automated, instance=instance, cursor=no_zones.cursor
         )
-    requested = result.get_requested_partitions(dg.AssetKey("stg_yellow_tripdata"))
-    assert requested == {"2021-03"}
+    staging = dg.AssetKey("stg_yellow_tripdata")
+    assert no_zones.get_requested_partitions(staging) == set()
+    assert zones_in.get_requested_partitions(staging) == {"2021-03"}
     assert defs.resolve_sensor_def("analytics_automation_sensor").default_status.value == "RUNNING"
 
 
