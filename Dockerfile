@@ -14,7 +14,6 @@ RUN useradd --create-home --uid 1000 dagster \
 WORKDIR /opt/dagster/app
 COPY pyproject.toml README.md constraints.txt ./
 COPY taxi_assets ./taxi_assets
-COPY taxi_testkit ./taxi_testkit
 # EXTRAS="[scale]" adds dagster-celery, s3fs and universal-pathlib (deploy/compose.scale.yaml).
 ARG EXTRAS=""
 RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}"
@@ -23,7 +22,7 @@ RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}"
 COPY --chown=dagster taxi_dbt ./taxi_dbt
 ENV TAXI_DBT_PROJECT_DIR=/opt/dagster/app/taxi_dbt
 RUN python -m taxi_assets.dbt_project && chown -R dagster taxi_dbt
-# The Celery executor config that scale-out workers and runs share (README "Scale out").
+# The Celery executor config that scale-out workers and runs share (docs/scale-out.md).
 COPY celery.yaml ./
 
 # The deployment's instance and workspace; settings and secrets come from the environment.

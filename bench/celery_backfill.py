@@ -8,7 +8,8 @@ Postgres. Each configuration starts from an empty bucket (downloads included) an
 throwaway schema. Two shapes are timed, as `dagster job execute` runs them (process start
 included): the backfill Dagster makes of three months under BackfillPolicy.single_run() (one
 run: raw_csv then yellow_taxi, each over the range) and three one-month runs at once (what
-separate backfill runs or schedule ticks give). Baseline: Dagster's default executor.
+separate backfill runs or schedule ticks give). Baseline: the code location's
+executor without Celery (the in-process one since it became the default in definitions.py).
 """
 
 import argparse
@@ -80,7 +81,7 @@ def timed(env: dict[str, str], shape: str) -> float:
 
 
 def run_configuration(base_env: dict[str, str], endpoint: str, workers: int, tmp: Path) -> dict:
-    """Time both shapes with `workers` Celery workers (0: Dagster's default executor).
+    """Time both shapes with `workers` Celery workers (0: no Celery, the location's executor).
 
     Workers resolve settings from their own environment, so they get the same lake URL as the
     runs; the lake is emptied before each shape, so every shape downloads again.
@@ -145,7 +146,7 @@ def main() -> None:
         }
         print(f"months {MONTHS} rows {rows}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
         for workers in [int(w) for w in args.workers.split(",")]:
-            label = f"{workers} worker(s)" if workers else "default executor"
+            label = f"{workers} worker(s)" if workers else "no Celery"
             for shape, seconds in run_configuration(env, endpoint, workers, tmp).items():
                 print(f"{label:>18} | {shape:<30} | {seconds:6.1f} s | load {os.getloadavg()}")
 

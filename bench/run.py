@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bench import methods
 from bench.backfill import backfill
 from bench.methods import Target
@@ -153,7 +155,7 @@ def measure_backfill(target: Target, args: argparse.Namespace, mirror: Path) -> 
 
 def measure_dbt(target: Target, args: argparse.Namespace, mirror: Path) -> dict | None:
     """(e) the month's dbt models on the month (c) loaded last, beside its load time."""
-    if args.dbt_reps <= 0:
+    if args.dbt_reps <= 0 or args.reps <= 0:  # (c) leaves the month it loaded
         return None
     write_zones(mirror)
     figures = methods.dbt_models(target, args.dbt_reps)
@@ -182,6 +184,7 @@ def run(args: argparse.Namespace) -> dict:
         results = {
             "started_utc": started.isoformat(timespec="seconds"),
             "machine": machine(db_url),
+            "database": make_url(db_url).database,  # throwaway, dropped at the end
             "month": MONTH,
             "rows": args.rows,
             "config": {k: str(v) for k, v in vars(args).items()},

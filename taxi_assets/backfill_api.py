@@ -1,7 +1,8 @@
-"""The GraphQL calls behind the UI's backfill dialog, for scripts: launch, watch, cancel, retry.
+"""The GraphQL calls behind the UI's backfill dialog that scripts need: what is loaded, launch.
 
 Talks to a running `dagster-webserver` (its /graphql endpoint); the `dagster-daemon` of the same
-instance then executes the backfill. Used by `python -m taxi_assets.catchup` and the tests.
+instance then executes the backfill. Used by `python -m taxi_assets.catchup`; the calls only
+tests make (watch, cancel, re-execute) live in tests/backfill_control.py.
 """
 
 from collections.abc import Mapping, Sequence
@@ -11,44 +12,10 @@ from typing import Any
 import requests
 
 BACKFILL_ASSETS = ("raw_csv", "yellow_taxi")
-TERMINAL_BACKFILL_STATUSES = {
-    "COMPLETED",
-    "COMPLETED_SUCCESS",
-    "COMPLETED_FAILED",
-    "FAILED",
-    "CANCELED",
-}
-
 _LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
     __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
-  }
-}"""
-_CANCEL = """
-mutation Cancel($id: String!) {
-  cancelPartitionBackfill(backfillId: $id) {
-    __typename ... on PythonError { message }
-  }
-}"""
-_RETRY = """
-mutation Retry($params: ReexecutionParams!) {
-  reexecutePartitionBackfill(reexecutionParams: $params) {
-    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
-  }
-}"""
-_STATUS = """
-query Status($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename ... on PartitionBackfill { status } ... on PythonError { message }
-  }
-}"""
-_TARGET = """
-query Target($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill { partitionNames assetSelection { path } }
-    ... on PythonError { message }
   }
 }"""
 _REQUESTED = """
@@ -116,27 +83,6 @@ class DagsterApi:
             params["runConfigData"] = run_config
         result = self.call(_LAUNCH, {"params": params})["launchPartitionBackfill"]
         return self._expect(result, "LaunchBackfillSuccess")["backfillId"]
-
-    def cancel_backfill(self, backfill_id: str) -> None:
-        result = self.call(_CANCEL, {"id": backfill_id})["cancelPartitionBackfill"]
-        self._expect(result, "CancelBackfillSuccess")
-
-    def reexecute_from_failure(self, backfill_id: str) -> str:
-        """A new backfill of what `backfill_id` did not materialize; its id."""
-        params = {"parentRunId": backfill_id, "strategy": "FROM_FAILURE"}
-        result = self.call(_RETRY, {"params": params})["reexecutePartitionBackfill"]
-        return self._expect(result, "LaunchBackfillSuccess")["backfillId"]
-
-    def backfill_status(self, backfill_id: str) -> str:
-        result = self.call(_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
-        return self._expect(result, "PartitionBackfill")["status"]
-
-    def backfill_targets(self, backfill_id: str) -> tuple[list[str], list[str]]:
-        """(months, asset names) a backfill targets."""
-        result = self.call(_TARGET, {"id": backfill_id})["partitionBackfillOrError"]
-        result = self._expect(result, "PartitionBackfill")
-        assets = ["/".join(key["path"]) for key in result["assetSelection"] or []]
-        return list(result["partitionNames"] or []), assets
 
     def months_in_requested_backfills(self, asset: str = "yellow_taxi") -> set[str]:
         """Months that backfills still in progress will materialize for `asset`."""

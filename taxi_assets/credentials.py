@@ -51,7 +51,11 @@ def masked_url(conninfo: str) -> str:
     try:
         params = psycopg.conninfo.conninfo_to_dict(conninfo)
         if "://" in conninfo:
-            rendered = make_url(conninfo).render_as_string(hide_password=True)
+            url = make_url(conninfo)
+            if url.password == "":  # the embedded server's postgresql://postgres:@/db?host=/dir
+                url = url._replace(password=None)
+            # A socket folder (`?host=/path`) as it was written, not percent-encoded.
+            rendered = url.render_as_string(hide_password=True).replace("%2F", "/")
             shown = _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", rendered)
         else:
             shown = " ".join(

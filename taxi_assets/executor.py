@@ -1,4 +1,5 @@
-"""Which executor runs the steps: Dagster's default, or dagster-celery's on a shared broker.
+"""Which executor runs the steps: the code location's in-process one (definitions.py), or
+dagster-celery's on a shared broker.
 
 `TAXI_EXECUTOR=celery` makes the Celery executor the code location's default, so UI backfills,
 schedules and `dagster job execute` all hand their steps to Celery workers; unset, nothing
@@ -20,18 +21,21 @@ DEFAULT_CELERY_CONFIG = "celery.yaml"
 
 
 def default_executor() -> dg.ExecutorDefinition | None:
-    """The executor TAXI_EXECUTOR names; None keeps the definitions' own default.
+    """The executor TAXI_EXECUTOR names; None keeps the definitions' own (in-process) one.
 
     Read when the definitions load, unlike every other setting: the default executor is part
     of the definitions themselves, so it cannot wait for a run to start.
     """
     choice = (os.environ.get("TAXI_EXECUTOR") or "").strip().lower()
-    if choice in ("", "multiprocess"):
+    if choice in ("", "in_process"):
         return None
     if choice == "celery":
         config = setting(None, "TAXI_CELERY_CONFIG", DEFAULT_CELERY_CONFIG)
         return celery_executor(Path(config or DEFAULT_CELERY_CONFIG))
-    raise TaxiError(f"TAXI_EXECUTOR={choice!r} is not supported: use celery, or leave it unset")
+    raise TaxiError(
+        f"TAXI_EXECUTOR={choice!r} is not supported: use celery, or leave it unset for the "
+        "in-process executor"
+    )
 
 
 def celery_executor(config_file: Path) -> dg.ExecutorDefinition:

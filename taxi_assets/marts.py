@@ -16,7 +16,7 @@ from psycopg import sql
 
 from taxi_assets.assets import RANGE_IN_ONE_RUN, yellow_taxi
 from taxi_assets.errors import TaxiError
-from taxi_assets.metadata import markdown_table, range_summary
+from taxi_assets.metadata import markdown_table
 from taxi_assets.partitions import month_partitions, next_month, parse_month
 from taxi_assets.resources import PostgresResource
 from taxi_assets.schema import Column, column_definitions, dagster_column_schema
@@ -77,7 +77,11 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
 def daily_borough_trips(
     context: dg.AssetExecutionContext, postgres: PostgresResource
 ) -> dg.MaterializeResult:
-    """Trips, revenue and median trip minutes per pickup day and borough, computed in Postgres."""
+    """Trips, revenue and median trip minutes per pickup day and borough, computed in Postgres.
+
+    A month is computed once its yellow_taxi month and taxi_zones are loaded; the automation
+    sensor loads taxi_zones by itself when it is missing.
+    """
     schema = postgres.warehouse_schema
     with postgres.connect() as conn:
         ensure_mart(conn, schema)
@@ -86,9 +90,11 @@ def daily_borough_trips(
         }
     if len(per_month) == 1:
         return dg.MaterializeResult(metadata=next(iter(per_month.values())))
-    for key, metadata in per_month.items():  # each month's materialization gets its own figures
+    # Each month's materialization gets its own figures and nothing else: metadata on the
+    # result itself would be copied onto every month of the range.
+    for key, metadata in per_month.items():
         context.add_asset_metadata(metadata, partition_key=key)
-    return dg.MaterializeResult(metadata=range_summary(per_month))
+    return dg.MaterializeResult()
 
 
 def ensure_mart(conn: psycopg.Connection, schema: str) -> None:
@@ -147,16 +153,23 @@ def rebuild_month(conn: psycopg.Connection, schema: str, month: dt.date) -> dict
     return {
         "dagster/row_count": rows,
         "dagster/table_name": f"{schema}.{MART_TABLE}",
-        "dagster/column_lineage": COLUMN_LINEAGE,
-        "preview": dg.MetadataValue.md(markdown_table([c.name for c in MART_COLUMNS], first)),
+        "preview": dg.MetadataValue.md(
+            markdown_table([c.name for c in MART_COLUMNS], map(readable, first))
+        ),
     }
 
 
-# Running by default, so a reloaded month refreshes its marts without anyone switching it on;
-# it requests nothing until taxi_zones and the month of yellow_taxi exist.
+def readable(row: tuple) -> tuple:
+    """A row as people read it: minutes to 0.1 (the table itself keeps full precision)."""
+    return tuple(round(v, 1) if isinstance(v, float) else v for v in row)
+
+
+# Running by default, so a reloaded month refreshes its marts without anyone switching it on.
+# It also loads taxi_zones when missing, which every mart month waits for.
 marts_automation_sensor = dg.AutomationConditionSensorDefinition(
     "marts_automation_sensor",
-    target=dg.AssetSelection.groups("marts"),
+    target=dg.AssetSelection.groups("marts") | dg.AssetSelection.assets(taxi_zones),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Recomputes a mart's month when its yellow_taxi month or taxi_zones changes.",
+    description="Loads taxi_zones when missing; recomputes a mart's month when its yellow_taxi "
+    "month or taxi_zones changes.",
 )

@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.lake import LakeFile
-from taxi_assets.schema import WAREHOUSE_COLUMNS, dagster_column_schema
+from taxi_assets.schema import WAREHOUSE_COLUMNS
 from taxi_assets.warehouse import LoadStats
 
 Metadata = Mapping[str, Any]
@@ -34,7 +34,6 @@ def load_metadata(stats: LoadStats, schema: str, lake_file: LakeFile) -> dict[st
     return {
         "dagster/row_count": stats.rows,
         "dagster/table_name": f"{schema}.{stats.table}",
-        "dagster/column_schema": dagster_column_schema(),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
         "source_url": dg.MetadataValue.url(lake_file.url),
@@ -71,11 +70,3 @@ def month_materialization(
     end with the same figures (partition-scoped metadata), so each month's latest entry is its own.
     """
     return dg.AssetMaterialization(asset_key=asset_key, partition=month, metadata=metadata)
-
-
-def range_summary(per_month: Mapping[str, Metadata]) -> dict[str, Any]:
-    """Metadata for a ranged run's output: which months, and the total rows."""
-    return {
-        "months": ", ".join(per_month),
-        "total_rows": sum(int(m["dagster/row_count"]) for m in per_month.values()),  # type: ignore[call-overload]
-    }

@@ -132,6 +132,7 @@ class TaxiSource(dg.ConfigurableResource):
             raise TransientError(
                 f"{exc}; gave up after {self.max_attempts} attempts (the lake and the warehouse "
                 "are unchanged): materialize the month again once the mirror answers"
+                f"{offline_hint(url)}"
             ) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -151,6 +152,17 @@ class TaxiSource(dg.ConfigurableResource):
                         raise TaxiError(f"{what}: {url} is larger than {max_bytes:,} bytes")
                 return url, bytes(body)
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+def offline_hint(url: str) -> str:
+    """How to load without the internet, when the default mirror was the one out of reach."""
+    if not url.startswith(DEFAULT_SOURCE_URL):
+        return ""
+    return (
+        ". No internet? Use a local mirror: `make mirror`, then "
+        "`TAXI_SOURCE_URL=file://$PWD/mirror make main` (README, Offline); TAXI_SOURCE_URL "
+        "takes any copy of the release tree (file://, http://, https://)"
+    )
 
 
 class PostgresResource(dg.ConfigurableResource):

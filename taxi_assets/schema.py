@@ -107,7 +107,11 @@ def pandas_dtypes() -> dict[str, str]:
 
 
 def dagster_column_schema(columns: Sequence[Column] = WAREHOUSE_COLUMNS) -> dg.TableSchema:
-    """The contract as `dagster/column_schema` metadata, with types and nullability."""
+    """The contract as `dagster/column_schema` metadata, with types and nullability.
+
+    Give it on the asset definition only: when a materialization carries one too, Dagster's UI
+    merges the two and lower-cases every name (docs/ui.md), showing names SQL does not know.
+    """
     return dg.TableSchema(
         columns=[
             dg.TableColumn(

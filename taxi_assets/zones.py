@@ -32,10 +32,20 @@ _MAX_BYTES = 1_000_000
 _LOCK_KEY = (0x7A71, 1)  # the warehouse's advisory-lock namespace; 1 = the zone lookup
 _LOCK_TIMEOUT = "10s"
 
+# The marts wait for the lookup, so the automation sensor loads it whenever it is missing (a
+# fresh deployment, a wiped instance). AutomationCondition.on_missing() would not: it skips
+# what is already missing when first evaluated. A failed load is not retried in a loop.
+LOAD_WHEN_MISSING = (
+    dg.AutomationCondition.missing()
+    & ~dg.AutomationCondition.in_progress()
+    & ~dg.AutomationCondition.execution_failed()
+).with_label("load when missing")
+
 
 @dg.asset(
     group_name="warehouse",
     kinds={"csv", "postgres"},
+    automation_condition=LOAD_WHEN_MISSING,
     metadata={
         "dagster/column_schema": dagster_column_schema(ZONE_COLUMNS),
         "dagster/table_name": ZONES_TABLE,
@@ -52,7 +62,6 @@ def taxi_zones(source: TaxiSource, postgres: PostgresResource) -> dg.Materialize
         metadata={
             "dagster/row_count": rows,
             "dagster/table_name": f"{schema}.{ZONES_TABLE}",
-            "dagster/column_schema": dagster_column_schema(ZONE_COLUMNS),
             "source_url": dg.MetadataValue.url(url),
             "source_bytes": len(body),
             "source_sha256": hashlib.sha256(body).hexdigest(),

@@ -121,15 +121,25 @@ def private_celery_config(directory: Path) -> tuple[Path, str]:
 
 
 class CeleryWorkers:
-    """Starts `dagster-celery worker start -n NAME -y CONFIG -q QUEUE -A dagster_celery.app`
-    from the repository root, one task at a time each; stops every worker it started on exit."""
+    """Starts `dagster-celery worker start -n NAME-TAG -y CONFIG -q QUEUE -A dagster_celery.app`
+    from the repository root, one task at a time each; stops every worker it started on exit.
+
+    Celery gives each worker node a control queue named after it (`NAME@host.celery.pidbox`),
+    exclusive on the broker: a TAG of its own keeps two deployments that share the broker
+    (parallel test sessions, the benchmark) from refusing each other's `w1`. Callers use NAME.
+    """
 
     def __init__(self, env: dict[str, str], log_dir: Path, config: Path, queue: str) -> None:
         bin_dir = str(Path(sys.executable).parent)
         self.env = {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"}
         self.log_dir = log_dir
         self.config, self.queue = config, queue
+        self.tag = uuid.uuid4().hex[:8]
         self.processes: dict[str, subprocess.Popen] = {}
+
+    def name_of(self, node: str) -> str:
+        """The NAME given to `start` for a Celery node name such as `w1-1a2b3c4d@host`."""
+        return node.split("@")[0].removesuffix(f"-{self.tag}")
 
     def __enter__(self) -> "CeleryWorkers":
         return self
@@ -143,7 +153,7 @@ class CeleryWorkers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path(name)
         command = [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start"]
-        command += ["-n", name, "-y", str(self.config), "-q", self.queue]
+        command += ["-n", f"{name}-{self.tag}", "-y", str(self.config), "-q", self.queue]
         command += ["-A", "dagster_celery.app"]
         command += ["--", f"--concurrency={concurrency}"]
         with log.open("wb") as handle:

@@ -1,4 +1,4 @@
-"""Loopback mirrors that misbehave on purpose, for the fault tests (FAULTS.md).
+"""Loopback mirrors that misbehave on purpose, for the fault tests (docs/failure-modes.md).
 
     with serve_faulty(root, Fault("status", status=503, failures=2)) as (url, requests):
         ...  # the first two requests of each file answer 503, later ones serve the file

@@ -1,4 +1,4 @@
-"""Generate yellow-taxi months exactly like the mirror's files, quirks included (DATA.md).
+"""Generate yellow-taxi months exactly like the mirror's files, quirks included (docs/data.md).
 
 Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
@@ -16,7 +16,7 @@ import numpy as np
 from taxi_assets.schema import SOURCE_HEADER
 from taxi_testkit.zones import ZONE_COUNT, write_zones
 
-# Data rows of the real files (DATA.md); other months default to a small size.
+# Data rows of the real files (docs/data.md); other months default to a small size.
 PUBLISHED_ROWS = {
     "2021-01": 1_369_765,
     "2021-02": 1_371_708,

@@ -1,4 +1,4 @@
-"""Generate the taxi zone lookup like the mirror's `misc/taxi_zone_lookup.csv` (DATA.md).
+"""Generate the taxi zone lookup like the mirror's `misc/taxi_zone_lookup.csv` (docs/data.md).
 
 265 rows, header `"LocationID","Borough","Zone","service_zone"`, text fields quoted, the
 boroughs in the real file's proportions, JFK (132) and LaGuardia (138) as `Airports`, EWR as

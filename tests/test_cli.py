@@ -1,6 +1,7 @@
 """The real `dagster` CLI, as CI and users run it, against the loopback mirror and Postgres."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from tests.conftest import MONTH_ROWS, count_rows
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 pytestmark = pytest.mark.cli
+# A Python warning ("BetaWarning: ...") or a Dagster log line at WARNING level.
+WARNING = re.compile(r"\w*Warning: .*|.* - WARNING - .*")
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -23,6 +26,23 @@ def test_definitions_validate(cli_env: dict[str, str]) -> None:
     done = run_cli(["definitions", "validate", "-m", "taxi_assets"], cli_env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Validation successful for code location taxi_assets" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", [["asset", "list"], ["job", "list"]])
+def test_starting_the_code_location_prints_no_warning(
+    cli_env: dict[str, str], command: list[str]
+) -> None:
+    done = run_cli([*command, "-m", "taxi_assets"], cli_env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "yellow_taxi" in done.stdout
+    assert WARNING.findall(done.stdout + done.stderr) == []
+
+
+def test_the_generator_help_prints_no_warning(cli_env: dict[str, str]) -> None:
+    generate = [sys.executable, "-m", "taxi_testkit.generate", "--help"]
+    done = subprocess.run(generate, env=cli_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage:")
+    assert WARNING.findall(done.stdout + done.stderr) == []
 
 
 def test_job_execute_loads_the_tagged_month(cli_env: dict[str, str], pg_schema: str) -> None:

@@ -75,7 +75,7 @@ def test_a_cancelled_backfill_keeps_finished_months_and_retries_only_the_rest(
     with reader_holding(pg_schema, "yellow_taxi_2021_02") as reader:  # February's swap waits
         backfill_id = stack.api.launch_backfill(MONTHS, "to cancel", run_config=PATIENT_LOCKS)
         wait_until(lambda: bool(blocked_by(reader)), 300, stack)
-        stack.api.cancel_backfill(backfill_id)
+        stack.cancel_backfill(backfill_id)
         assert stack.wait_for_backfill(backfill_id) == "CANCELED"
     assert [run.status for run in backfill_runs(stack, backfill_id)] == [
         dg.DagsterRunStatus.CANCELED

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.embedded
 
 
 def test_a_month_loads_into_the_embedded_server(
-    mirror_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mirror_url: str, tmp_path: Path, embedded_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(tmp_path / "pgdata"))
+    monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(embedded_dir))
     postgres = PostgresResource()  # nothing configured: the embedded default
     resources = {
         "source": TaxiSource(base_url=mirror_url),
@@ -24,8 +24,8 @@ def test_a_month_loads_into_the_embedded_server(
         "warehouse": PostgresIOManager(postgres=postgres),
     }
     dg.materialize([raw_csv, yellow_taxi], partition_key="2021-01", resources=resources)
-    assert "host=" in postgres.target_url() and str(tmp_path) in postgres.target_url()
+    assert "host=" in postgres.target_url() and str(embedded_dir) in postgres.target_url()
     with postgres.connect() as conn:
         count = conn.execute("SELECT count(1) FROM yellow_taxi_2021_01").fetchone()
     assert count == (MONTH_ROWS["2021-01"],)
-    assert (tmp_path / "pgdata" / "PG_VERSION").is_file()
+    assert (embedded_dir / "PG_VERSION").is_file()

@@ -123,6 +123,19 @@ def test_a_ranged_run_builds_each_mart_month_with_its_own_metadata(
     groups = sorted_mart(pg_schema).groupby("file_month").size()
     assert [meta[m]["dagster/row_count"].value for m in months] == list(groups)
     assert len(groups) == 3
+    own_figures_only = {"dagster/row_count", "dagster/table_name", "preview"}
+    assert all(set(meta[m]) == own_figures_only for m in months)
+
+
+def test_the_mart_preview_shows_minutes_to_a_tenth(resources: dict, pg_schema: str) -> None:
+    dg.materialize([taxi_zones], resources=resources)
+    result = load_month_and_mart(resources, "2021-01")
+    preview = result.asset_materializations_for_node("daily_borough_trips")[0].metadata["preview"]
+    rows = [line.strip("| ").split(" | ") for line in preview.value.splitlines()[2:]]
+    stored = sorted_mart(pg_schema).head(len(rows))
+    shown = [float(row[-1]) for row in rows]
+    assert shown == pytest.approx(list(stored.median_trip_minutes), abs=0.05 + 1e-9)
+    assert all(len(row[-1].split(".")[-1]) == 1 for row in rows)
 
 
 def test_the_mart_says_to_load_zones_first(resources: dict) -> None:
@@ -143,6 +156,21 @@ def test_a_reloaded_month_requests_its_mart_month_again(resources: dict) -> None
         tick.run([yellow_taxi], "2021-01")
         again = tick.requested()
     assert (first, settled, again) == ({"2021-01"}, set(), {"2021-01"})
+
+
+def test_missing_zones_are_requested_until_loaded_but_not_after_a_failure(
+    resources: dict, mirror_url: str
+) -> None:
+    unpublished = {**resources, "source": TaxiSource(base_url=f"{mirror_url}/nowhere")}
+    with dg.instance_for_test() as instance:
+        tick = AutomationTicks(resources, instance)
+        fresh = tick.requested(taxi_zones)  # a new deployment: nothing loaded yet
+        dg.materialize([taxi_zones], resources=unpublished, instance=instance, raise_on_error=False)
+        after_failure = tick.requested(taxi_zones)  # no retry loop: a person looks first
+        tick.run([raw_csv, yellow_taxi], "2021-01")
+        tick.run([taxi_zones])
+        mart = tick.requested()
+    assert (fresh, after_failure, mart) == ({None}, set(), {"2021-01"})
 
 
 def sorted_mart(schema: str) -> pd.DataFrame:
@@ -166,9 +194,10 @@ class AutomationTicks:
             instance=self.instance,
         )
 
-    def requested(self) -> set[str]:
+    def requested(self, asset: dg.AssetsDefinition = daily_borough_trips) -> set[str | None]:
+        """The partitions of `asset` this tick requests (None for an unpartitioned asset)."""
         result = dg.evaluate_automation_conditions(
             defs=self.defs, instance=self.instance, cursor=self.cursor
         )
         self.cursor = result.cursor
-        return set(result.get_requested_partitions(daily_borough_trips.key))
+        return set(result.get_requested_partitions(asset.key))

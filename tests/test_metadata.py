@@ -3,17 +3,18 @@
 import hashlib
 
 import dagster as dg
+import pytest
 
 from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.schema import WAREHOUSE_COLUMNS
 from taxi_assets.warehouse import PREVIEW_ROWS
+from taxi_assets.zones import ZONE_COLUMNS, taxi_zones
 from tests.conftest import MONTH_ROWS
 from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
 
 STANDARD_KEYS = {
     "dagster/row_count",
     "dagster/table_name",
-    "dagster/column_schema",
     "source_url",
     "source_bytes",
     "source_sha256",
@@ -28,12 +29,25 @@ def test_a_month_carries_the_standard_metadata(resources: dict) -> None:
     meta = result.asset_materializations_for_node("yellow_taxi")[0].metadata
     stored = lake_file(resources, "2021-01")
     assert set(meta) >= STANDARD_KEYS
-    assert [c.name for c in meta["dagster/column_schema"].value.columns] == [
-        c.name for c in WAREHOUSE_COLUMNS
-    ]
     assert meta["source_url"].value.endswith("/yellow/yellow_tripdata_2021-01.csv.gz")
     assert meta["source_bytes"].value == stored.stat().st_size
     assert meta["source_sha256"].value == hashlib.sha256(stored.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("assets", "month", "columns"),
+    [([raw_csv, yellow_taxi], "2021-01", WAREHOUSE_COLUMNS), ([taxi_zones], None, ZONE_COLUMNS)],
+)
+def test_the_column_schema_is_given_once_with_the_names_sql_knows(
+    resources: dict, assets: list, month: str | None, columns: tuple
+) -> None:
+    """Given twice (definition and materialization), the UI would show lower-cased names."""
+    loaded = assets[-1]
+    result = dg.materialize(assets, partition_key=month, resources=resources)
+    schema = loaded.metadata_by_key[loaded.key]["dagster/column_schema"]
+    assert [c.name for c in schema.columns] == [c.name for c in columns]
+    materialization = result.asset_materializations_for_node(loaded.key.path[-1])[-1]
+    assert "dagster/column_schema" not in materialization.metadata
 
 
 def test_the_preview_shows_the_first_rows_of_the_file(resources: dict) -> None:

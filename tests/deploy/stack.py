@@ -193,3 +193,46 @@ def loaded_months(stack: Stack) -> list[str]:
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'yellow_taxi'"
         ).fetchall()
     return sorted(name.removeprefix("yellow_taxi_").replace("_", "-") for (name,) in rows)
+
+
+def graphql(stack: Stack, query: str, **variables: object) -> dict:
+    """The `data` of a query to the stack's GraphQL endpoint (what the UI itself calls)."""
+    answer = requests.post(
+        f"{stack.web_url}/graphql", json={"query": query, "variables": variables}, timeout=30
+    ).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+_MATERIALIZED = """query Materialized($key: AssetKeyInput!, $partitions: [String!]) {
+  assetOrError(assetKey: $key) { ... on Asset {
+    assetMaterializations(partitions: $partitions, limit: 1) { runId } } } }"""
+
+
+def wait_until_materialized(
+    stack: Stack, asset: str, month: str | None = None, timeout: float = 300
+) -> None:
+    """Until `asset` (or its `month`) has a materialization; the automation sensor ticks every
+    30 s and runs queue one at a time."""
+    partitions = [month] if month else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = graphql(stack, _MATERIALIZED, key={"path": [asset]}, partitions=partitions)
+        if found["assetOrError"].get("assetMaterializations"):
+            return
+        time.sleep(2)
+    raise TimeoutError(f"{asset} {month or ''} not materialized after {timeout}s")
+
+
+def backfill_months(stack: Stack, months: list[str], timeout: float = 300) -> str:
+    """Backfill raw_csv and yellow_taxi for `months` as the UI's dialog does; its final status."""
+    from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
+
+    api = BackfillControl(f"{stack.web_url}/graphql")
+    backfill_id = api.launch_backfill(months, title=f"{months[0]}..{months[-1]}")
+    deadline = time.monotonic() + timeout
+    while (status := api.backfill_status(backfill_id)) not in TERMINAL_BACKFILL_STATUSES:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} not finished after {timeout}s")
+        time.sleep(2)
+    return status

@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import setuptools
 import yaml
 from psycopg import sql
 from sqlalchemy.engine import make_url
@@ -108,6 +110,15 @@ def test_image_holds_the_instance_and_workspace_the_commands_name(services: dict
     assert ignored[ignored.index("*")] == "*" and not any(
         "env" in p for p in ignored if p[:1] == "!"
     )
+
+
+def test_the_wheel_and_the_image_hold_the_product_only() -> None:
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = setuptools.find_packages(REPO, include=include["packages"]["find"]["include"])
+    assert "taxi_assets" in packages
+    assert [p for p in packages if not p.startswith("taxi_assets")] == []
+    assert "taxi_testkit" not in (REPO / "Dockerfile").read_text()
+    assert not any("taxi_testkit" in line for line in (REPO / ".dockerignore").read_text().split())
 
 
 def test_env_example_names_nothing_taxi_assets_or_dagster_read() -> None:

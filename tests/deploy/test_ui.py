@@ -1,7 +1,7 @@
 """The UI as users meet it: Debian's Chromium driven by Playwright against the running stack.
 
 Each step saves a screenshot under test-output/ui/<test>/; a console error fails the test.
-Only raw_csv and yellow_taxi are named, so assets added downstream do not break these tests.
+The graph tests name only raw_csv and yellow_taxi, so assets added downstream do not break them.
 """
 
 import re
@@ -10,11 +10,24 @@ import dagster as dg
 import pytest
 
 from taxi_assets import defs
+from taxi_assets.checks import ROW_COUNT_CHECK
 from taxi_assets.partitions import month_partitions
 from tests.conftest import MONTH_ROWS
-from tests.deploy.stack import Stack, launch_month, loaded_months, warehouse_count
+from tests.deploy.stack import (
+    Stack,
+    backfill_months,
+    launch_month,
+    loaded_months,
+    wait_until_materialized,
+    warehouse_count,
+)
 
-pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.stack,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("stack"),  # the shared stack starts once, on one worker
+]
 RUN_MS = 180_000
 MONTHS_IN_CALENDAR = len(month_partitions.get_partition_keys())
 
@@ -97,3 +110,53 @@ def test_partitions_view_shows_materialized_and_missing_months(
     page.locator("[title='2021-02']").first.wait_for()
     assert page.locator("[title='2021-07']").count() == 0  # never loaded: hidden with missing
     screenshot("materialized-only")
+
+
+# Column names as the warehouse spells them, found on the asset pages after a load (the UI
+# lower-cases them when a materialization repeats the definition's schema).
+COLUMNS_SHOWN = {
+    "yellow_taxi": ("TPEP provider (1 Creative Mobile, 2 VeriFone).", "VendorID", "PULocationID"),
+    "taxi_zones": ("TLC taxi zone id (PULocationID, DOLocationID).", "LocationID"),
+}
+
+
+def test_asset_pages_show_the_column_names_sql_knows_after_a_load(
+    page, stack: Stack, screenshot
+) -> None:
+    assert launch_month(stack, "2021-01")[1] == "SUCCESS"
+    wait_until_materialized(stack, "taxi_zones")  # by the automation sensor, nobody asked
+    for asset, (description, *names) in COLUMNS_SHOWN.items():
+        page.goto(f"{stack.web_url}/assets/{asset}")
+        page.get_by_text(description).wait_for()  # the Columns section is drawn
+        screenshot(f"{asset}-columns")
+        for name in names:
+            assert page.get_by_text(name, exact=True).count() >= 1, name
+            assert page.get_by_text(name.lower(), exact=True).count() == 0, name
+
+
+def test_the_mart_fills_itself_and_its_page_says_what_it_waits_for(
+    page, stack: Stack, screenshot
+) -> None:
+    assert launch_month(stack, "2021-02")[1] == "SUCCESS"
+    wait_until_materialized(stack, "daily_borough_trips", "2021-02")
+    page.goto(f"{stack.web_url}/assets/daily_borough_trips")
+    page.get_by_text("once its yellow_taxi month and taxi_zones are loaded").wait_for()
+    screenshot("mart-overview")
+    page.get_by_text("preview", exact=True).scroll_into_view_if_needed()
+    screenshot("mart-metadata")
+    assert page.get_by_text(re.compile(r"^\d+\.\d$")).count() >= 1  # minutes to 0.1
+    assert page.get_by_text(re.compile(r"^\d+\.\d{3,}$")).count() == 0
+    assert page.get_by_text(re.compile("^(months|total_rows)$")).count() == 0
+
+
+def test_a_check_result_of_a_ranged_backfill_names_its_month(
+    page, stack: Stack, screenshot
+) -> None:
+    assert backfill_months(stack, ["2021-02", "2021-03"]) == "COMPLETED_SUCCESS"
+    page.goto(f"{stack.web_url}/assets/yellow_taxi?view=checks&checkDetail={ROW_COUNT_CHECK}")
+    result = page.get_by_text(re.compile(r"^2021-0[23]: [\d,]+ rows in yellow_taxi_2021_0[23] "))
+    result.wait_for()
+    screenshot("latest-check-result")
+    month = result.inner_text()[:7]
+    assert f"yellow_taxi_{month.replace('-', '_')} " in result.inner_text()
+    assert re.search(rf"Partition\s+{month}\b", page.inner_text("body"))

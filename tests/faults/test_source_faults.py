@@ -1,4 +1,4 @@
-"""FAULTS.md, "The source and the download": one test per row, each fault made for real.
+"""docs/failure-modes.md, "The source and the download": one test per row, each fault made for real.
 
 Misbehaving mirrors are loopback HTTP servers (taxi_testkit.faulty_mirror); bad files are
 crafted from a generated month. "Intact" is checked against the month as loaded before the
@@ -8,6 +8,7 @@ fault: same row count and sums, no staging table, no unverified file under a fin
 import fcntl
 import gzip
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from taxi_assets.assets import raw_csv
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.settings import DEFAULT_SOURCE_URL
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import table_fingerprint
@@ -61,6 +63,29 @@ def test_server_errors_are_retried_with_backoff_then_succeed(
         "yellow_tripdata_2021-01.csv.gz",
         "yellow_tripdata_2021-01.csv.gz.manifest.json",
     ]
+
+
+def test_an_unreachable_default_mirror_points_to_a_local_one(
+    against, monkeypatch: pytest.MonkeyPatch, fault_lake: Path
+) -> None:
+    """No internet, made for real: HTTPS goes to a loopback proxy port nobody listens on."""
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    message = failure_message(
+        materialize(against(DEFAULT_SOURCE_URL, max_attempts=2), MONTH, [raw_csv])
+    )
+    assert f"{MONTH}: cannot reach {DEFAULT_SOURCE_URL}/{MONTH_FILE}" in message
+    assert "gave up after 2 attempts" in message
+    assert "`make mirror`, then `TAXI_SOURCE_URL=file://$PWD/mirror make main`" in message
+    assert lake_files(fault_lake) == []
+
+
+def closed_port() -> int:
+    """A loopback port that was free a moment ago: connecting to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_server_errors_that_persist_fail_clearly_within_the_bound(

@@ -34,7 +34,9 @@ from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.objectstore import aws_env
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, throwaway_schema
 
-pytestmark = [pytest.mark.cli, pytest.mark.slow]
+# The tests share one deployment and run in order (the kill test leaves one worker): one xdist
+# worker runs them all.
+pytestmark = [pytest.mark.cli, pytest.mark.slow, pytest.mark.xdist_group("celery")]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 BROKER = "pyamqp://guest@127.0.0.1:5672//"
 BIG_MONTH, BIG_ROWS = "2021-04", 600_000  # long enough to kill a worker during its COPY
@@ -88,7 +90,7 @@ class Deployment:
             event = entry.dagster_event
             if event and "in celery worker" in (event.message or "") and entry.step_key:
                 name = event.engine_event_data.metadata["Celery worker"].value
-                workers.setdefault(entry.step_key, []).append(str(name).split("@")[0])
+                workers.setdefault(entry.step_key, []).append(self.workers.name_of(str(name)))
         return workers
 
     def started_in(self, month: str) -> dict[str, list[str | None]]:

@@ -1,9 +1,11 @@
-"""TAXI_EXECUTOR picks the code location's default executor; unset changes nothing."""
+"""TAXI_EXECUTOR=celery makes dagster-celery the code location's executor; unset, the in-process
+one of definitions.py stays."""
 
 from pathlib import Path
 
 import pytest
 
+from taxi_assets import defs
 from taxi_assets.errors import TaxiError
 from taxi_assets.executor import DEFAULT_CELERY_BROKER, _celery_config, default_executor
 from taxi_testkit.cluster import REPO_ROOT
@@ -11,8 +13,9 @@ from taxi_testkit.cluster import REPO_ROOT
 CELERY_YAML = REPO_ROOT / "celery.yaml"
 
 
-def test_unset_keeps_dagster_default() -> None:
+def test_unset_keeps_the_in_process_executor() -> None:
     assert default_executor() is None
+    assert defs.resolve_job_def("yellow_taxi_job").executor_def.name == "in_process"
 
 
 def test_celery_is_the_stock_executor_configured_from_celery_yaml(
