@@ -1,4 +1,5 @@
 # One command each: `make main` (install the runtime, load 2021-01..2021-03, print the tables),
+# `make course` (the course's yellow, green and FHV months, docs/datasets.md),
 # `make test` (add the dev tools, run every test). Also: `make mirror` (offline months),
 # `make dev` (the UI), `make psql`, `make warehouse`, `make lint`, `make bench`, `make worker`,
 # `make dbt ARGS="build --vars '{month: 2021-03}'"` (dbt's own CLI on the warehouse, docs/dbt.md).
@@ -7,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main test dev lint bench home worker lock mirror psql warehouse dbt
+.PHONY: install main course test dev lint bench home worker lock mirror psql warehouse dbt
 
 # Two installs into one venv, each remembered by its own stamp: `make main`, `make dev` and
 # `make mirror` need the runtime only; `make test`, `make lint` and `make install` (CI,
@@ -38,12 +39,17 @@ home:
 MONTHS_RANGE ?= 2021-01...2021-03
 MAIN_LOG_LEVEL := $(if $(VERBOSE),DEBUG,INFO)
 QUIET_WARNINGS := $(if $(VERBOSE),default,ignore)
-main mirror psql warehouse: export PYTHONWARNINGS := $(QUIET_WARNINGS)
+main course mirror psql warehouse: export PYTHONWARNINGS := $(QUIET_WARNINGS)
 main: $(VENV)/.runtime-installed home
 	$(BIN)/dagster asset materialize -m taxi_assets \
 		--select raw_csv,yellow_taxi --partition-range $(MONTHS_RANGE) \
 		--config-json '{"loggers": {"console": {"config": {"log_level": "$(MAIN_LOG_LEVEL)"}}}}'
 	@$(BIN)/python -m taxi_assets.report
+
+# What the course's analytics module needs (yellow and green 2019-2020, FHV 2019): checks the
+# disk first, skips months already loaded and verified, compares the totals with the course's.
+course: $(VENV)/.runtime-installed home
+	$(BIN)/python -m taxi_assets.course
 
 # Offline: the months generated like the mirror's files into ./mirror (git-ignored), then
 # `TAXI_SOURCE_URL=file://$PWD/mirror make main`. MONTHS="2021-04" for others.

@@ -1,9 +1,9 @@
-"""(c) The yellow_taxi step alone, in a process of its own: load time and peak memory.
+"""(c) A warehouse step alone, in a process of its own: load time and peak memory.
 
-    python -m bench.load_step --month 2021-03 --lake DIR --pg URL --schema S
+    python -m bench.load_step --month 2021-03 --lake DIR --pg URL --schema S [--dataset green]
 
 The month's file is already in the lake (download excluded). The step runs through Dagster and
-the Postgres IO manager exactly as in a job; the figures printed (one JSON line) are the ones the
+the warehouse writer exactly as in a job; the figures printed (one JSON line) are the ones the
 materialization records for the UI, plus the step's duration and this process's memory: its
 resident set after importing its modules, and its peak (VmHWM) when the load is done.
 """
@@ -13,9 +13,8 @@ import json
 
 import dagster as dg
 
-from taxi_assets.assets import yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource
+from taxi_assets.assets import DATASET_ASSETS
+from taxi_assets.resources import DataLake, PostgresResource, WarehouseResource
 
 
 def _status_mb(field: str) -> float:
@@ -33,16 +32,17 @@ def _step_seconds(result: dg.ExecuteInProcessResult) -> float:
     return round(success.event_specific_data.duration_ms / 1000, 3)  # type: ignore[union-attr]
 
 
-def load_month(month: str, lake: str, pg_url: str, schema: str) -> dict:
-    """Materialize yellow_taxi for `month` and return the figures."""
+def load_month(month: str, lake: str, pg_url: str, schema: str, dataset: str = "yellow") -> dict:
+    """Materialize the dataset's warehouse asset for `month` and return the figures."""
     rss_after_imports = _status_mb("VmRSS")
     postgres = PostgresResource(url=pg_url, schema_name=schema)
+    asset = next(d.warehouse for d in DATASET_ASSETS if d.spec.name == dataset)
     result = dg.materialize(
-        [yellow_taxi],
+        [asset],
         partition_key=month,
-        resources={"lake": DataLake(root=lake), "warehouse": PostgresIOManager(postgres=postgres)},
+        resources={"lake": DataLake(root=lake), "warehouse": WarehouseResource(postgres=postgres)},
     )
-    metadata = result.asset_materializations_for_node("yellow_taxi")[0].metadata
+    metadata = result.asset_materializations_for_node(asset.node_def.name)[0].metadata
     peak = _status_mb("VmHWM")
     return {
         "rows": metadata["dagster/row_count"].value,
@@ -59,8 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("--month", "--lake", "--pg", "--schema"):
         parser.add_argument(name, required=True)
+    parser.add_argument("--dataset", default="yellow")
     args = parser.parse_args()
-    print(json.dumps(load_month(args.month, args.lake, args.pg, args.schema)))
+    print(json.dumps(load_month(args.month, args.lake, args.pg, args.schema, args.dataset)))
 
 
 if __name__ == "__main__":

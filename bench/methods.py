@@ -1,7 +1,7 @@
 """The four measured ways of loading one month, each in processes of its own.
 
-(a) the lesson's pandas loader, (b) `gunzip -c | psql \\copy`, (c) the yellow_taxi step through
-the IO manager (download excluded), (d) `dagster job execute` of yellow_taxi_job end to end.
+(a) the lesson's pandas loader, (b) `gunzip -c | psql \\copy`, (c) the warehouse step through
+the warehouse writer (download excluded), (d) `dagster job execute` of yellow_taxi_job end to end.
 Each returns a dict with at least `seconds`.
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import dagster as dg
 
 from bench.workspace import fresh_copy_table, fresh_schema
-from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.datasets import YELLOW
 
 REPO = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -39,6 +40,7 @@ class Target:
     db_url: str
     workdir: Path
     lesson_driver: str = "psycopg2"
+    dataset: DatasetSpec = YELLOW
 
 
 def _python(module: str, *args: str, timeout: float) -> dict:
@@ -64,8 +66,8 @@ def lesson(target: Target) -> dict:
 
 def psql_copy(target: Target) -> dict:
     """(b) `gunzip -c file | psql -c "\\copy t (cols) from stdin (format csv, header true)"`."""
-    fresh_copy_table(target.db_url, COPY_TABLE, target.month)
-    columns = ", ".join(f'"{c}"' for c in SOURCE_HEADER)
+    fresh_copy_table(target.db_url, COPY_TABLE, target.month, target.dataset)
+    columns = ", ".join(f'"{c.name}"' for c in target.dataset.columns)
     command = f"\\copy {COPY_TABLE} ({columns}) from stdin with (format csv, header true)"
     started = time.monotonic()
     gunzip = subprocess.Popen(["gunzip", "-c", str(target.lake_file)], stdout=subprocess.PIPE)
@@ -84,9 +86,10 @@ def psql_copy(target: Target) -> dict:
 
 
 def load_step(target: Target, month: str | None = None, lake_dir: Path | None = None) -> dict:
-    """(c) the yellow_taxi step alone, the file already in the lake; memory measured too."""
+    """(c) the warehouse step alone, the file already in the lake; memory measured too."""
     fresh_schema(target.db_url, LOAD_SCHEMA)
     args = ["--month", month or target.month, "--lake", str(lake_dir or target.lake_dir)]
+    args += ["--dataset", target.dataset.name]
     figures = _python(
         "bench.load_step", *args, "--pg", target.db_url, "--schema", LOAD_SCHEMA, timeout=1800
     )

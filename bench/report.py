@@ -3,7 +3,7 @@
 LABELS = {
     "a": "(a) lesson: pandas chunks + to_sql",
     "b": "(b) gunzip -c | psql \\copy",
-    "c": "(c) yellow_taxi step (IO manager)",
+    "c": "(c) yellow_taxi step (warehouse writer)",
     "d": "(d) dagster job execute, end to end",
 }
 

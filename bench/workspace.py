@@ -11,6 +11,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from taxi_assets.asset_factory import fetch_month
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.schema import column_definitions
 from taxi_testkit.generate import write_month
@@ -44,13 +47,15 @@ def fresh_schema(db_url: str, schema: str) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
 
 
-def fresh_copy_table(db_url: str, table: str, month: str) -> None:
+def fresh_copy_table(db_url: str, table: str, month: str, spec: DatasetSpec = YELLOW) -> None:
     """An empty table of our schema for `psql \\copy` (the month column defaults to `month`)."""
     first_day = dt.datetime.strptime(month, "%Y-%m").date()
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
         conn.execute(
-            sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), column_definitions())
+            sql.SQL("CREATE TABLE {} ({})").format(
+                sql.Identifier(table), column_definitions(spec.warehouse_columns)
+            )
         )
         conn.execute(
             sql.SQL("ALTER TABLE {} ALTER COLUMN file_month SET DEFAULT {}").format(
@@ -66,9 +71,8 @@ def generate(months: dict[str, int], mirror: Path) -> None:
         write_month(month, rows, mirror)
 
 
-def warm_lake(mirror_url: str, lake_dir: Path, month: str) -> Path:
-    """Fetch a month into a lake through raw_csv's own code (download, verify, manifest)."""
+def warm_lake(mirror_url: str, lake_dir: Path, month: str, spec: DatasetSpec = YELLOW) -> Path:
+    """Fetch a month into a lake through the raw asset's own code (download, verify, manifest)."""
     lake = DataLake(root=str(lake_dir)).lake()
-    first_day = dt.datetime.strptime(month, "%Y-%m").date()
-    lake_file, _ = TaxiSource(base_url=mirror_url).fetch_into(lake, first_day, _log)
-    return lake_file.path
+    fetch_month(spec, month, TaxiSource(base_url=mirror_url), lake, _log)
+    return Path(lake.path_for(spec, dt.datetime.strptime(month, "%Y-%m").date()))

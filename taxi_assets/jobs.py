@@ -1,20 +1,31 @@
-"""The partitioned job and its schedule, both built from the one monthly calendar."""
+"""One partitioned job per dataset and its schedule, both built from the dataset's calendar."""
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.asset_factory import DatasetAssets
+from taxi_assets.assets import DATASET_ASSETS
 from taxi_assets.partitions import SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC
 
-yellow_taxi_job = dg.define_asset_job(
-    "yellow_taxi_job",
-    selection=dg.AssetSelection.assets(raw_csv, yellow_taxi),
-    description="Download one month into the lake and load it into Postgres.",
-)
 
-# Airflow's `0 6 2 * *`: each tick loads the month that has just ended.
-yellow_taxi_monthly_schedule = dg.build_schedule_from_partitioned_job(
-    yellow_taxi_job,
-    day_of_month=SCHEDULE_DAY_OF_MONTH,
-    hour_of_day=SCHEDULE_HOUR_UTC,
-    minute_of_hour=0,
-)
+def dataset_job(assets: DatasetAssets) -> UnresolvedAssetJobDefinition:
+    """`<table>_job`: download one month into the lake and load it into Postgres, with checks."""
+    return dg.define_asset_job(
+        assets.spec.job_name,
+        selection=dg.AssetSelection.assets(assets.raw, assets.warehouse),
+        description=f"Download one month of {assets.spec.title.lower()} into the lake and load "
+        "it into Postgres.",
+    )
+
+
+def monthly_schedule(job: UnresolvedAssetJobDefinition):  # an unresolved schedule
+    """Airflow's `0 6 2 * *`: each tick loads the month that has just ended."""
+    return dg.build_schedule_from_partitioned_job(
+        job, day_of_month=SCHEDULE_DAY_OF_MONTH, hour_of_day=SCHEDULE_HOUR_UTC, minute_of_hour=0
+    )
+
+
+JOBS = [dataset_job(assets) for assets in DATASET_ASSETS]
+SCHEDULES = [monthly_schedule(job) for job in JOBS]
+yellow_taxi_job, green_taxi_job, fhv_taxi_job = JOBS
+yellow_taxi_monthly_schedule = SCHEDULES[0]

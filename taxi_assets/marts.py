@@ -2,25 +2,26 @@
 
 `daily_borough_trips` holds, for the trips of a file month whose pickup lies in that month,
 the trips, revenue and median trip minutes per pickup day and pickup borough. A month is
-replaced in one transaction (delete the month, insert it again), so readers see the old
-figures or the new ones. It follows its upstream months by declarative automation: when a
-month of `yellow_taxi` (or the zone lookup) is materialized again, that month is recomputed.
+replaced by the warehouse writer in one transaction (delete the month, insert it again), so
+readers see the old figures or the new ones. It follows its upstream months by declarative
+automation: when a month of `yellow_taxi` (or the zone lookup) is materialized again, that
+month is recomputed.
 """
 
 import datetime as dt
 from typing import Any
 
 import dagster as dg
-import psycopg
 from psycopg import sql
 
 from taxi_assets.assets import RANGE_IN_ONE_RUN, yellow_taxi
+from taxi_assets.datasets import YELLOW
 from taxi_assets.errors import TaxiError
+from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.metadata import markdown_table
 from taxi_assets.partitions import month_partitions, next_month, parse_month
-from taxi_assets.resources import PostgresResource
-from taxi_assets.schema import Column, column_definitions, dagster_column_schema
-from taxi_assets.warehouse import PARENT_TABLE
+from taxi_assets.resources import WarehouseResource
+from taxi_assets.schema import Column, dagster_column_schema
 from taxi_assets.zones import ZONES_TABLE, taxi_zones
 
 MART_TABLE = "daily_borough_trips"
@@ -32,7 +33,7 @@ MART_COLUMNS: tuple[Column, ...] = (
     Column("revenue", "numeric", "Float64", "Sum of total_amount in USD (negatives included)."),
     Column("median_trip_minutes", "double precision", "Float64", "Median dropoff - pickup."),
 )
-_LOCK_NAMESPACE = 0x7A72  # advisory locks of the marts: (namespace, yyyymm), 0 for DDL
+MART = Table(MART_TABLE, MART_COLUMNS, primary_key=tuple(c.name for c in MART_COLUMNS[:3]))
 
 # Every month whose inputs changed since it was last computed, not only the latest one
 # (AutomationCondition.eager() alone looks at the latest time partition only).
@@ -75,19 +76,16 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
     },
 )
 def daily_borough_trips(
-    context: dg.AssetExecutionContext, postgres: PostgresResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Trips, revenue and median trip minutes per pickup day and borough, computed in Postgres.
 
     A month is computed once its yellow_taxi month and taxi_zones are loaded; the automation
     sensor loads taxi_zones by itself when it is missing.
     """
-    schema = postgres.warehouse_schema
-    with postgres.connect() as conn:
-        ensure_mart(conn, schema)
-        per_month = {
-            key: rebuild_month(conn, schema, parse_month(key)) for key in context.partition_keys
-        }
+    writer = warehouse.writer()
+    require_zones(writer)
+    per_month = {key: rebuild_month(writer, parse_month(key)) for key in context.partition_keys}
     if len(per_month) == 1:
         return dg.MaterializeResult(metadata=next(iter(per_month.values())))
     # Each month's materialization gets its own figures and nothing else: metadata on the
@@ -97,21 +95,13 @@ def daily_borough_trips(
     return dg.MaterializeResult()
 
 
-def ensure_mart(conn: psycopg.Connection, schema: str) -> None:
-    """Create the mart table if needed, and fail clearly if the zone lookup is not loaded."""
-    zones = sql.Identifier(schema, ZONES_TABLE).as_string(conn)
-    found = conn.execute("SELECT to_regclass(%s)", (zones,)).fetchone()
-    if found is None or found[0] is None:
-        raise TaxiError(f"{schema}.{ZONES_TABLE} does not exist: materialize taxi_zones first")
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_NAMESPACE,))
-        conn.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
-                sql.Identifier(schema, MART_TABLE),
-                column_definitions(MART_COLUMNS),
-                sql.SQL(", ").join(sql.Identifier(c.name) for c in MART_COLUMNS[:3]),
+def require_zones(writer: WarehouseWriter) -> None:
+    """Fail clearly if the zone lookup is not loaded."""
+    with writer.connect() as conn:
+        if not writer.exists(conn, ZONES_TABLE):
+            raise TaxiError(
+                f"{writer.schema}.{ZONES_TABLE} does not exist: materialize taxi_zones first"
             )
-        )
 
 
 _INSERT_MONTH = """
@@ -130,31 +120,20 @@ GROUP BY 1, 2, 3
 """
 
 
-def rebuild_month(conn: psycopg.Connection, schema: str, month: dt.date) -> dict[str, Any]:
+def rebuild_month(writer: WarehouseWriter, month: dt.date) -> dict[str, Any]:
     """Replace the month's mart rows in one transaction; return its metadata."""
-    mart = sql.Identifier(schema, MART_TABLE)
+    insert = sql.SQL(_INSERT_MONTH).format(  # type: ignore[arg-type]
+        mart=writer.ident(MART_TABLE),
+        trips=writer.ident(YELLOW.table),
+        zones=writer.ident(ZONES_TABLE),
+    )
     params = {"month": month, "end": next_month(month)}
-    lock_key = month.year * 100 + month.month
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, lock_key))
-        conn.execute(sql.SQL("DELETE FROM {} WHERE file_month = %(month)s").format(mart), params)
-        insert = sql.SQL(_INSERT_MONTH).format(  # type: ignore[arg-type]
-            mart=mart,
-            trips=sql.Identifier(schema, PARENT_TABLE),
-            zones=sql.Identifier(schema, ZONES_TABLE),
-        )
-        rows = conn.execute(insert, params).rowcount
-        first = conn.execute(
-            sql.SQL("SELECT * FROM {} WHERE file_month = %(month)s ORDER BY 2, 3 LIMIT 5").format(
-                mart
-            ),
-            params,
-        ).fetchall()
+    stats = writer.replace_month_rows(MART, "file_month", month, insert, params)
     return {
-        "dagster/row_count": rows,
-        "dagster/table_name": f"{schema}.{MART_TABLE}",
+        "dagster/row_count": stats.rows,
+        "dagster/table_name": f"{writer.schema}.{MART_TABLE}",
         "preview": dg.MetadataValue.md(
-            markdown_table([c.name for c in MART_COLUMNS], map(readable, first))
+            markdown_table([c.name for c in MART_COLUMNS], map(readable, stats.first_rows))
         ),
     }
 

@@ -1,16 +1,14 @@
-"""Materialization metadata, with one month's own figures on each month, even in ranged runs."""
+"""Materialization metadata: one month's own figures on each month's record."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
 
-from taxi_assets.lake import LakeFile
-from taxi_assets.schema import WAREHOUSE_COLUMNS
-from taxi_assets.warehouse import LoadStats
-
-Metadata = Mapping[str, Any]
-_NAMES = [c.name for c in WAREHOUSE_COLUMNS]
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.lake import LakeFile
+from taxi_assets.mechanics.writer import LoadStats
+from taxi_assets.schema import Column
 
 
 def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dict[str, Any]:
@@ -29,19 +27,28 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dic
     }
 
 
-def load_metadata(stats: LoadStats, schema: str, lake_file: LakeFile) -> dict[str, Any]:
+def load_metadata(
+    spec: DatasetSpec, stats: LoadStats, schema: str, lake_file: LakeFile
+) -> dict[str, Any]:
     """What a month's load into the warehouse did, where it came from, and its first rows."""
     return {
-        "dagster/row_count": stats.rows,
-        "dagster/table_name": f"{schema}.{stats.table}",
+        **table_metadata(spec.warehouse_columns, stats, schema),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
         "source_url": dg.MetadataValue.url(lake_file.url),
         "source_bytes": lake_file.bytes,
         "source_sha256": lake_file.sha256,
-        "preview": dg.MetadataValue.md(
-            markdown_table([c.name for c in WAREHOUSE_COLUMNS], stats.first_rows)
-        ),
+    }
+
+
+def table_metadata(columns: Sequence[Column], stats: LoadStats, schema: str) -> dict[str, Any]:
+    """The standard keys of any write: rows, table and a preview. The column schema is given
+    on the asset definition only: when a materialization carries one too, Dagster's UI merges
+    the two and lower-cases every name (docs/ui.md), showing names SQL does not know."""
+    return {
+        "dagster/row_count": stats.rows,
+        "dagster/table_name": f"{schema}.{stats.table}",
+        "preview": dg.MetadataValue.md(markdown_table([c.name for c in columns], stats.first_rows)),
     }
 
 
@@ -57,16 +64,3 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
         *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows),
     ]
     return "\n".join(lines)
-
-
-def month_materialization(
-    asset_key: dg.AssetKey, month: str, metadata: Metadata
-) -> dg.AssetMaterialization:
-    """A month's own materialization, to record the moment that month is done in a ranged run.
-
-    Dagster records a ranged run's months only when the step ends; recording each month as soon
-    as it commits keeps finished months on record when the run is cancelled or fails later, so a
-    re-execution from failure loads only the rest. The step's own event per month follows at the
-    end with the same figures (partition-scoped metadata), so each month's latest entry is its own.
-    """
-    return dg.AssetMaterialization(asset_key=asset_key, partition=month, metadata=metadata)

@@ -64,9 +64,16 @@ def monthly_partitions(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
     )
 
 
-# Partition bounds shape the asset graph itself, so they are read when the code location
-# loads (the one setting that cannot wait for resource setup).
-month_partitions = monthly_partitions(
-    os.environ.get("TAXI_FIRST_MONTH", FIRST_PUBLISHED_MONTH),
-    os.environ.get("TAXI_LAST_MONTH", LAST_PUBLISHED_MONTH),
-)
+def partitions_for(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
+    """A dataset's monthly partitions: its own bounds unless TAXI_FIRST_MONTH or TAXI_LAST_MONTH
+    override them (for every dataset).
+
+    Partition bounds shape the asset graph itself, so they are read when the code location
+    loads (the one setting that cannot wait for resource setup).
+    """
+    return monthly_partitions(
+        os.environ.get("TAXI_FIRST_MONTH", first), os.environ.get("TAXI_LAST_MONTH", last)
+    )
+
+
+month_partitions = partitions_for(FIRST_PUBLISHED_MONTH, LAST_PUBLISHED_MONTH)

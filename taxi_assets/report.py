@@ -6,8 +6,8 @@ uses the same settings as the pipeline (TAXI_PG_URL, else the embedded server).
 
 from psycopg import sql
 
+from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_assets.resources import PostgresResource
-from taxi_assets.warehouse import PARENT_TABLE
 
 _CHILDREN = """
 SELECT c.relname FROM pg_inherits i
@@ -19,12 +19,12 @@ ORDER BY c.relname
 """
 
 
-def month_counts(postgres: PostgresResource) -> list[tuple[str, int]]:
-    """(child table, row count) for every month in the warehouse, oldest first."""
+def month_counts(postgres: PostgresResource, parent: str = YELLOW.table) -> list[tuple[str, int]]:
+    """(child table, row count) for every month of `parent` in the warehouse, oldest first."""
     schema = postgres.warehouse_schema
     counts = []
     with postgres.connect() as conn:
-        for (table,) in conn.execute(_CHILDREN, (PARENT_TABLE, schema)).fetchall():
+        for (table,) in conn.execute(_CHILDREN, (parent, schema)).fetchall():
             query = sql.SQL("SELECT count(1) FROM {}").format(sql.Identifier(schema, table))
             row = conn.execute(query).fetchone()
             counts.append((table, row[0] if row else 0))
@@ -33,7 +33,7 @@ def month_counts(postgres: PostgresResource) -> list[tuple[str, int]]:
 
 def main() -> None:
     postgres = PostgresResource()
-    counts = month_counts(postgres)
+    counts = [row for spec in DATASETS for row in month_counts(postgres, spec.table)]
     print(f"warehouse: {postgres.display_url}  schema: {postgres.warehouse_schema}")  # noqa: T201
     print(f"{'table':<24} {'count(1)':>12}")  # noqa: T201
     for table, rows in counts:

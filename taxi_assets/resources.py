@@ -1,47 +1,39 @@
-"""Resources: the mirror we download from, the lake we keep files in, the Postgres warehouse.
+"""Resources: the mirror we download from, the lake we keep files in, the Postgres warehouse
+and the writer every Postgres write goes through.
 
 Every field is optional; an unset field falls back to its environment variable and then to a
 default that works on a laptop (see settings.py). Tests swap the resource, never the asset.
 """
 
 import contextlib
-import datetime as dt
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from logging import Logger
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import psycopg
-import tenacity
 from pydantic import Field, PrivateAttr
 
-from taxi_assets.credentials import masked_url, redact
+from taxi_assets.credentials import masked_url
 from taxi_assets.embedded import start_embedded_postgres
 from taxi_assets.errors import TaxiError, TransientError
-from taxi_assets.lake import Lake, LakeFile, LakePath
-from taxi_assets.progress import Progress
+from taxi_assets.mechanics.lake import Lake, LakePath
+from taxi_assets.mechanics.source import file_url, open_stream
+from taxi_assets.mechanics.writer import WarehouseWriter, retrying
 from taxi_assets.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
     setting,
 )
-from taxi_assets.source import file_url, open_stream
+
+T = TypeVar("T")
 
 # Object store writes go in parts of this size (S3 requires at least 5 MiB); reads are ranged
 # GETs of exactly what the reader asks for (1 MiB), uncached: fsspec's read-ahead cache grew a
 # 47 MB month's load by 37 MB of memory here, no cache by 3 MB.
 _OBJECT_BLOCK_BYTES = 8 << 20
-
-
-def _retrying(attempts: int, first_wait: float, max_wait: float, on: type[BaseException] | tuple):
-    """Bounded exponential backoff with jitter; re-raises the last error when attempts run out."""
-    return tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(on),
-        stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_random_exponential(multiplier=first_wait, max=max_wait),
-        reraise=True,
-    )
 
 
 class DataLake(dg.ConfigurableResource):
@@ -102,32 +94,21 @@ class TaxiSource(dg.ConfigurableResource):
         base = setting(self.base_url, "TAXI_SOURCE_URL", DEFAULT_SOURCE_URL)
         return file_url(base or DEFAULT_SOURCE_URL, relative_path)
 
-    def fetch_into(self, lake: Lake, month: dt.date, log: logging.Logger) -> tuple[LakeFile, bool]:
-        """The month's verified lake file, downloading it unless a verified copy exists.
-
-        Returns the file and whether it was reused.
-        """
-        existing = lake.verified(month)
-        if existing is not None:
-            log.info(f"{month:%Y-%m}: reusing verified {existing.path}")
-            return existing, True
-        lake.remove_abandoned_temporaries(month)
-        url = self.url_for(lake.relative_path(month))
-        retrying = _retrying(
+    def fetch(self, url: str, what: str, into: Callable[[Iterator[bytes]], T], log: Logger) -> T:
+        """Stream `url` into `into` (which consumes the chunks), retrying transient failures:
+        each attempt opens the original URL afresh and hands `into` a new stream."""
+        timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
+        attempts = retrying(
             self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
         )
         try:
-            for attempt in retrying:
+            for attempt in attempts:
                 with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        log.warning(
-                            f"{month:%Y-%m}: attempt {attempt.retry_state.attempt_number} "
-                            f"of {self.max_attempts} for {url}"
-                        )
-                    progress = Progress(log, f"{month:%Y-%m} download")
-                    timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
-                    with open_stream(url, f"{month:%Y-%m}", timeout) as chunks:
-                        return lake.store(month, url, chunks, progress.update), False
+                    number = attempt.retry_state.attempt_number
+                    if number > 1:
+                        log.warning(f"{what}: attempt {number} of {self.max_attempts} for {url}")
+                    with open_stream(url, what, timeout) as chunks:
+                        return into(chunks)
         except TransientError as exc:
             raise TransientError(
                 f"{exc}; gave up after {self.max_attempts} attempts (the lake and the warehouse "
@@ -140,10 +121,10 @@ class TaxiSource(dg.ConfigurableResource):
         """The URL and whole body of a small file (the zone lookup), with the same retries."""
         url = self.url_for(relative_path)
         timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
-        retrying = _retrying(
+        attempts = retrying(
             self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
         )
-        for attempt in retrying:
+        for attempt in attempts:
             with attempt, open_stream(url, what, timeout) as chunks:
                 body = bytearray()
                 for chunk in chunks:
@@ -203,34 +184,41 @@ class PostgresResource(dg.ConfigurableResource):
         """The target URL with any password masked, for logs and errors."""
         return masked_url(self.target_url())
 
+    def writer(self, **settings: float) -> WarehouseWriter:
+        """The warehouse writer for this database and schema (see warehouse.py)."""
+        return WarehouseWriter(
+            url=self.target_url(),
+            schema=self.warehouse_schema,
+            connect_attempts=self.connect_attempts,
+            connect_timeout_seconds=self.connect_timeout_seconds,
+            **settings,  # type: ignore[arg-type]
+        )
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """An autocommit connection (transactions explicit), retried while the server is away.
-
-        No driver message leaves here unredacted: a malformed URL's message may quote the
-        password, so that one is withheld altogether.
-        """
-        retrying = _retrying(self.connect_attempts, 0.5, 10.0, psycopg.OperationalError)
-        try:
-            conn = retrying(
-                psycopg.connect,
-                self.target_url(),
-                autocommit=True,
-                connect_timeout=self.connect_timeout_seconds,
-                application_name="taxi_assets",
-            )
-        except psycopg.OperationalError as exc:
-            raise TransientError(
-                f"cannot connect to the warehouse at {self.display_url} after "
-                f"{self.connect_attempts} attempts: {redact(str(exc), self.target_url())}"
-            ) from None
-        except psycopg.Error:
-            raise TaxiError(
-                f"the warehouse URL {self.display_url} is malformed: libpq cannot parse it (its "
-                "message is withheld, as it may quote the password); check TAXI_PG_URL for "
-                "unescaped spaces or reserved characters (percent-encode them) and the host"
-            ) from None
-        try:
+        """An autocommit connection for reading, retried while the server is away."""
+        with self.writer().connect() as conn:
             yield conn
-        finally:
-            conn.close()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse writer's Dagster face: every asset that writes to Postgres goes through it."""
+
+    postgres: dg.ResourceDependency[PostgresResource]
+    lock_timeout_seconds: float = Field(
+        default=10.0,
+        description="How long a swap waits for readers of the table before giving up (retried).",
+    )
+    load_attempts: int = Field(
+        default=3,
+        description="Attempts per month when the warehouse goes away or the swap's lock times "
+        "out (each attempt reloads the whole month in one transaction).",
+    )
+    first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
+
+    def writer(self) -> WarehouseWriter:
+        return self.postgres.writer(
+            lock_timeout_seconds=self.lock_timeout_seconds,
+            load_attempts=self.load_attempts,
+            first_backoff_seconds=self.first_backoff_seconds,
+        )

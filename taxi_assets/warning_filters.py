@@ -11,7 +11,10 @@ import warnings
 import dagster as dg
 
 UNDERSTOOD = (
-    (dg.BetaWarning, r"Parameter `backfill_policy` of function `asset` is currently in beta"),
+    (
+        dg.BetaWarning,
+        r"Parameter `backfill_policy` of function `(multi_)?asset` is currently in beta",
+    ),
     (dg.PreviewWarning, r"Specifying a partitions_def on an AssetCheckSpec is currently in"),
 )
 

@@ -1,22 +1,20 @@
 """`taxi_zones`: the TLC zone lookup (LocationID to borough, zone, service zone) in Postgres.
 
 The file is small (265 rows), so it is fetched whole, its header checked, and the table
-replaced in one transaction: COPY into a fresh staging table, then drop-and-rename under a
-lock timeout. Readers see the old lookup or the new one.
+replaced by the warehouse writer in one transaction (COPY into staging, drop and rename under
+a lock timeout). Readers see the old lookup or the new one.
 """
 
 import csv
 import hashlib
 
 import dagster as dg
-import psycopg
-from psycopg import sql
 
-from taxi_assets.errors import BadSourceFileError, TransientError
-from taxi_assets.metadata import markdown_table
-from taxi_assets.resources import PostgresResource, TaxiSource
-from taxi_assets.schema import Column, column_definitions, dagster_column_schema
-from taxi_assets.warehouse import ensure_schema
+from taxi_assets.errors import BadSourceFileError
+from taxi_assets.mechanics.writer import Table
+from taxi_assets.metadata import table_metadata
+from taxi_assets.resources import TaxiSource, WarehouseResource
+from taxi_assets.schema import Column, dagster_column_schema
 
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 ZONES_TABLE = "taxi_zones"
@@ -28,9 +26,8 @@ ZONE_COLUMNS: tuple[Column, ...] = (
     Column("Zone", "text", "string", "Zone name, e.g. JFK Airport."),
     Column("service_zone", "text", "string", "Yellow Zone, Boro Zone, Airports, EWR or N/A."),
 )
+ZONES = Table(ZONES_TABLE, ZONE_COLUMNS, primary_key=("LocationID",))
 _MAX_BYTES = 1_000_000
-_LOCK_KEY = (0x7A71, 1)  # the warehouse's advisory-lock namespace; 1 = the zone lookup
-_LOCK_TIMEOUT = "10s"
 
 # The marts wait for the lookup, so the automation sensor loads it whenever it is missing (a
 # fresh deployment, a wiped instance). AutomationCondition.on_missing() would not: it skips
@@ -51,21 +48,18 @@ LOAD_WHEN_MISSING = (
         "dagster/table_name": ZONES_TABLE,
     },
 )
-def taxi_zones(source: TaxiSource, postgres: PostgresResource) -> dg.MaterializeResult:
+def taxi_zones(source: TaxiSource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The TLC taxi zone lookup from the mirror's misc release, as table taxi_zones."""
     url, body = source.fetch_small(ZONES_PATH, "taxi zones", _MAX_BYTES)
     _check_header(body, url)
-    schema = postgres.warehouse_schema
-    with postgres.connect() as conn:
-        rows, first = replace_zones(conn, schema, body, url)
+    writer = warehouse.writer()
+    stats = writer.replace_table(ZONES, body, f"taxi zones ({url})")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
-            "dagster/table_name": f"{schema}.{ZONES_TABLE}",
+            **table_metadata(ZONE_COLUMNS, stats, writer.schema),
             "source_url": dg.MetadataValue.url(url),
             "source_bytes": len(body),
             "source_sha256": hashlib.sha256(body).hexdigest(),
-            "preview": dg.MetadataValue.md(markdown_table([c.name for c in ZONE_COLUMNS], first)),
         }
     )
 
@@ -76,58 +70,3 @@ def _check_header(body: bytes, url: str) -> None:
     expected = [c.name for c in ZONE_COLUMNS]
     if found != expected:
         raise BadSourceFileError(f"taxi zones ({url}) has header {found}, expected {expected}")
-
-
-def replace_zones(
-    conn: psycopg.Connection, schema: str, body: bytes, url: str
-) -> tuple[int, list[tuple]]:
-    """Replace the zone table with the CSV `body` in one transaction; return rows, first rows."""
-    table, staging = ZONES_TABLE, f"{ZONES_TABLE}_staging"
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _LOCK_KEY)
-        ensure_schema(conn, schema)
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, staging)))
-        conn.execute(
-            sql.SQL("CREATE TABLE {} ({}, PRIMARY KEY ({}))").format(
-                sql.Identifier(schema, staging),
-                column_definitions(ZONE_COLUMNS),
-                sql.Identifier(ZONE_COLUMNS[0].name),
-            )
-        )
-        rows = _copy(conn, sql.Identifier(schema, staging), body, url)
-        first = conn.execute(
-            sql.SQL("SELECT * FROM {} ORDER BY 1 LIMIT 5").format(sql.Identifier(schema, staging))
-        ).fetchall()
-        _swap_in(conn, schema, staging, table)
-    return rows, first
-
-
-def _swap_in(conn: psycopg.Connection, schema: str, staging: str, table: str) -> None:
-    conn.execute("SELECT set_config('lock_timeout', %s, true)", (_LOCK_TIMEOUT,))
-    try:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, table)))
-        conn.execute(
-            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                sql.Identifier(schema, staging), sql.Identifier(table)
-            )
-        )
-    except psycopg.errors.LockNotAvailable as exc:
-        raise TransientError(
-            f"taxi zones: {schema}.{table} stayed in use beyond {_LOCK_TIMEOUT}; the previous "
-            "lookup is in place; retry when long-running queries have finished"
-        ) from exc
-
-
-def _copy(conn: psycopg.Connection, staging: sql.Identifier, body: bytes, url: str) -> int:
-    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in ZONE_COLUMNS)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(staging, names)
-    try:
-        with conn.cursor() as cur:
-            with cur.copy(statement) as copy:
-                copy.write(body)
-            rows = cur.rowcount
-    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-        raise BadSourceFileError(f"taxi zones ({url}) has a row Postgres rejects: {exc}") from exc
-    if rows <= 0:
-        raise BadSourceFileError(f"taxi zones ({url}) has no rows")
-    return rows

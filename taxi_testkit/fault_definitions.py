@@ -2,7 +2,7 @@
 
     dagster job execute -m taxi_testkit.fault_definitions -j yellow_taxi_job ...
 
-- `warehouse` is the real Postgres IO manager, except that after a month is committed it
+- `warehouse` is the real warehouse resource, except that after a month is committed it
   creates the file named by $TAXI_FAULT_PAUSE_MARKER and sleeps, so a test can kill the
   process between the COMMIT and Dagster recording the materialization.
 - `storm_job` downloads with step retries on, to bound a retry storm.
@@ -10,33 +10,46 @@
 Nothing here is imported by taxi_assets: tests swap resources, never assets.
 """
 
+import dataclasses
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.events import DagsterEvent
 from pydantic import Field
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
 from taxi_assets.jobs import yellow_taxi_job
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.mechanics.writer import LoadStats, WarehouseWriter
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 
 HTTP_ATTEMPTS = 3
 STEP_RETRIES = 2
 
 
-class PauseAfterCommit(PostgresIOManager):
-    """The Postgres IO manager, holding still after the commit until the test kills it."""
+@dataclass(frozen=True)
+class _PausingWriter(WarehouseWriter):
+    pause_marker: str = ""
+    pause_seconds: float = 120.0
+
+    def replace_month(self, *args, **kwargs) -> LoadStats:  # type: ignore[no-untyped-def]
+        stats = super().replace_month(*args, **kwargs)
+        Path(self.pause_marker).touch()
+        time.sleep(self.pause_seconds)
+        return stats
+
+
+class PauseAfterCommit(WarehouseResource):
+    """The warehouse resource, holding still after a month's commit until the test kills it."""
 
     pause_marker: str = Field(description="File created once the month is committed.")
     pause_seconds: float = Field(default=120.0, description="How long to hold still.")
 
-    def handle_output(self, context: dg.OutputContext, obj) -> Iterator[DagsterEvent]:  # type: ignore[override]
-        yield from super().handle_output(context, obj)
-        Path(self.pause_marker).touch()
-        time.sleep(self.pause_seconds)
+    def writer(self) -> WarehouseWriter:
+        settings = dataclasses.asdict(super().writer())
+        return _PausingWriter(
+            **settings, pause_marker=self.pause_marker, pause_seconds=self.pause_seconds
+        )
 
 
 storm_job = dg.define_asset_job(

@@ -1,9 +1,11 @@
-"""Generate yellow-taxi months exactly like the mirror's files, quirks included (docs/data.md).
+"""Generate yellow, green and FHV months exactly like the mirror's files, quirks included
+(docs/data.md: each year's header, empty fields where upstream has them).
 
 Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
-writes mirror/yellow/yellow_tripdata_2021-03.csv.gz, and the zone lookup
-mirror/misc/taxi_zone_lookup.csv.
+    python -m taxi_testkit.generate 2019-10 --dataset green --out mirror/
+writes mirror/yellow/yellow_tripdata_2021-03.csv.gz (mirror/green/..., mirror/fhv/...), and
+the zone lookup mirror/misc/taxi_zone_lookup.csv.
 """
 
 import argparse
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_testkit.zones import ZONE_COUNT, write_zones
 
 # Data rows of the real files (docs/data.md); other months default to a small size.
@@ -23,6 +26,8 @@ PUBLISHED_ROWS = {
     "2021-03": 1_925_152,
     "2019-01": 7_667_792,
 }
+# FHV 2019-01 still carried the high-volume services: about 23 million rows.
+OTHER_PUBLISHED_ROWS = {("fhv", "2019-01"): 23_000_000}
 CHUNK_ROWS = 100_000
 _CENTS = np.array(
     [
@@ -57,7 +62,9 @@ def _ints(values: np.ndarray) -> np.ndarray:
     return values.astype(str).astype(object)
 
 
-def _chunk(month: dt.date, start: int, n: int, total: int, rng: np.random.Generator) -> list[str]:
+def _yellow_columns(
+    month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     month_start = np.datetime64(month, "s").astype(np.int64)
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     span = np.datetime64(next_month, "s").astype(np.int64) - month_start
@@ -115,23 +122,97 @@ def _chunk(month: dt.date, start: int, n: int, total: int, rng: np.random.Genera
         columns["tpep_pickup_datetime"][i] = (
             f"{previous_evening}{i % 10}:0{i % 10}" if choice == 3 else _OUTLIER_PICKUPS[choice]
         )
-    lines = [",".join(row) for row in zip(*(columns[h] for h in SOURCE_HEADER), strict=True)]
+    return columns
+
+
+def _green_columns(
+    month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Green shares yellow's value forms; `ehail_fee` is nearly always empty, `trip_type` is 1
+    (street hail) or 2 (dispatch), empty where the other tail fields are."""
+    columns = _yellow_columns(month, start, n, total, rng)
+    columns["lpep_pickup_datetime"] = columns.pop("tpep_pickup_datetime")
+    columns["lpep_dropoff_datetime"] = columns.pop("tpep_dropoff_datetime")
+    ehail = np.full(n, "", dtype=object)
+    ehail[rng.random(n) < 0.0005] = "0"
+    columns["ehail_fee"] = ehail
+    trip_type = _ints(rng.choice([1, 2], n, p=[0.97, 0.03]))
+    trip_type[columns["VendorID"] == ""] = ""
+    columns["trip_type"] = trip_type
+    return columns
+
+
+def _base_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.array([f"B{b:05d}" for b in rng.integers(1, 3500, n)], dtype=object)
+
+
+def _fhv_columns(
+    month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """FHV: base numbers like `B00008`, a few empty; location IDs empty on most rows; `SR_Flag`
+    mostly empty; seconds-precise times, a few pickups outside the month."""
+    month_start = np.datetime64(month, "s").astype(np.int64)
+    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    span = np.datetime64(next_month, "s").astype(np.int64) - month_start
+    pickup = month_start + rng.integers(0, span, n)
+    dropoff = pickup + rng.lognormal(7.0, 0.6, n).astype(np.int64)
+    dispatching = _base_numbers(rng, n)
+    dispatching[rng.random(n) < 0.002] = ""
+    affiliated = _base_numbers(rng, n)
+    affiliated[rng.random(n) < 0.1] = ""
+
+    def locations() -> np.ndarray:
+        ids = _ints(rng.integers(1, 266, n))
+        ids[rng.random(n) < 0.6] = ""
+        return ids
+
+    flag = np.full(n, "", dtype=object)
+    flag[rng.random(n) < 0.05] = "1"
+    pickups = _timestamps(pickup)
+    pickups[rng.random(n) < 0.0002] = _OUTLIER_PICKUPS[1]
+    return {
+        "dispatching_base_num": dispatching,
+        "pickup_datetime": pickups,
+        "dropOff_datetime": _timestamps(dropoff),
+        "PUlocationID": locations(),
+        "DOlocationID": locations(),
+        "SR_Flag": flag,
+        "Affiliated_base_number": affiliated,
+    }
+
+
+_COLUMNS = {"yellow": _yellow_columns, "green": _green_columns, "fhv": _fhv_columns}
+
+
+def header_for(spec: DatasetSpec, month: dt.date) -> tuple[str, ...]:
+    """The header the mirror's file of that month carries: FHV changed its spelling in 2020."""
+    return spec.header_variants[-1] if month.year >= 2020 else spec.header_variants[0]
+
+
+def _chunk(
+    spec: DatasetSpec, month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> list[str]:
+    columns = _COLUMNS[spec.name](month, start, n, total, rng)
+    fields = (columns[c.name] for c in spec.columns)
+    lines = [",".join(row) for row in zip(*fields, strict=True)]
     for i in np.flatnonzero(rng.random(n) < 0.0005):  # exact duplicate lines are real records
         if i > 0:
             lines[i] = lines[i - 1]
     return lines
 
 
-def write_month(month: str, rows: int, out_dir: Path, seed: int = 42) -> Path:
-    """Write `<out_dir>/yellow/yellow_tripdata_<month>.csv.gz` with `rows` data rows."""
+def write_month(
+    month: str, rows: int, out_dir: Path, seed: int = 42, spec: DatasetSpec = YELLOW
+) -> Path:
+    """Write `<out_dir>/<name>/<name>_tripdata_<month>.csv.gz` with `rows` data rows."""
     first = dt.datetime.strptime(month, "%Y-%m").date()
-    path = out_dir / "yellow" / f"yellow_tripdata_{month}.csv.gz"
+    path = out_dir / spec.relative_path(first)
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, first.year, first.month])
     with gzip.open(path, "wb", compresslevel=6) as handle:
-        handle.write((",".join(SOURCE_HEADER) + "\n").encode())
+        handle.write((",".join(header_for(spec, first)) + "\n").encode())
         for start in range(0, rows, CHUNK_ROWS):
-            lines = _chunk(first, start, min(CHUNK_ROWS, rows - start), rows, rng)
+            lines = _chunk(spec, first, start, min(CHUNK_ROWS, rows - start), rows, rng)
             handle.write(("\n".join(lines) + "\n").encode())
     return path
 
@@ -142,10 +223,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, help="data rows (default: the real count, else 2000)")
     parser.add_argument("--out", type=Path, default=Path("mirror"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--dataset", choices=[d.name for d in DATASETS], default="yellow")
     args = parser.parse_args()
+    spec = next(d for d in DATASETS if d.name == args.dataset)
     for month in args.months:
-        rows = args.rows or PUBLISHED_ROWS.get(month, 2000)
-        path = write_month(month, rows, args.out, args.seed)
+        published = PUBLISHED_ROWS if spec is YELLOW else {}
+        rows = args.rows or published.get(month) or OTHER_PUBLISHED_ROWS.get((spec.name, month))
+        rows = rows or 2000
+        path = write_month(month, rows, args.out, args.seed, spec)
         print(f"{path}\t{rows} rows")  # noqa: T201 - a command-line tool reports to stdout
     print(f"{write_zones(args.out, args.seed)}\t{ZONE_COUNT} zones")  # noqa: T201
 

@@ -7,7 +7,8 @@ import psycopg
 from psycopg import sql
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK, WARN_ABOVE_SHARE, yellow_taxi_checks
+from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.datasets import YELLOW
 from taxi_assets.marts import daily_borough_trips
 from taxi_assets.zones import taxi_zones
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
@@ -25,7 +26,8 @@ from tests.crafted import (
     set_field,
 )
 
-LOAD_AND_CHECK = [raw_csv, yellow_taxi, yellow_taxi_checks]
+LOAD_AND_CHECK = [raw_csv, yellow_taxi]
+WARNINGS = [rule.name for rule in YELLOW.warnings]
 
 
 def evaluations(
@@ -60,10 +62,10 @@ def sql_exec(statement: str, *identifiers: str) -> None:
 
 def test_a_generated_month_passes_every_check_with_pandas_counts(resources: dict) -> None:
     found = load_and_check(resources, "2021-03")
-    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, *WARN_ABOVE_SHARE}
+    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, *WARNINGS}
     assert all(e.passed for e in found.values())
     expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")
-    counts = {name: found[name].metadata["flagged_rows"].value for name in WARN_ABOVE_SHARE}
+    counts = {name: found[name].metadata["flagged_rows"].value for name in WARNINGS}
     assert counts == expected and sum(counts.values()) > 0
     assert found[ROW_COUNT_CHECK].metadata["lake_rows"].value == MONTH_ROWS["2021-03"]
 
@@ -144,4 +146,4 @@ def test_a_ranged_run_checks_each_month_on_its_own(resources: dict) -> None:
     for month in ("2021-01", "2021-02"):
         row_count = found[(ROW_COUNT_CHECK, month)]
         assert row_count.passed and row_count.metadata["warehouse_rows"].value == MONTH_ROWS[month]
-    assert len(found) == 2 * len(yellow_taxi_checks.check_specs)
+    assert len(found) == 2 * len(list(yellow_taxi.check_specs))

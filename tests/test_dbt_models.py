@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from taxi_assets.errors import TransientError
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from tests.conftest import TEST_PG_URL, throwaway_schema
 from tests.dbt_warehouse import (
     DBT_MODELS,
@@ -54,7 +53,7 @@ def built(mirror_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         resources = {
             "source": TaxiSource(base_url=mirror_url),
             "lake": DataLake(root=str(tmp_path_factory.mktemp("lake"))),
-            "warehouse": PostgresIOManager(postgres=postgres),
+            "warehouse": WarehouseResource(postgres=postgres),
             "postgres": postgres,
         }
         resources = load_months(resources, schema)
@@ -94,7 +93,7 @@ def test_a_swap_does_not_wait_for_dbt_reading_another_month(
     built: dict, cli_env: dict, tmp_path: Path
 ):
     schema, resources = built["schema"], built["resources"]
-    impatient = PostgresIOManager(
+    impatient = WarehouseResource(
         postgres=resources["postgres"], lock_timeout_seconds=1, load_attempts=1
     )
     march_staging = compiled_sql("stg_yellow_tripdata", "2021-03", cli_env, tmp_path)

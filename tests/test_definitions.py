@@ -6,9 +6,10 @@ import dagster as dg
 from dagster._core.definitions.freshness import CronFreshnessPolicy
 
 from taxi_assets import defs
+from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_assets.marts import COLUMN_LINEAGE, MART_COLUMNS
 from taxi_assets.partitions import month_partitions, monthly_partitions
-from taxi_assets.schema import WAREHOUSE_COLUMNS
 from taxi_assets.zones import ZONE_COLUMNS
 
 
@@ -67,10 +68,8 @@ def test_the_mart_depends_on_trips_and_zones() -> None:
 
 def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
     graph = defs.resolve_asset_graph()
-    yellow = dg.AssetKey("yellow_taxi")
-    checks = {
-        k.name: graph.get_check_spec(k) for k in graph.asset_check_keys if k.asset_key == yellow
-    }
+    yellow = [k for k in graph.asset_check_keys if k.asset_key == dg.AssetKey("yellow_taxi")]
+    checks = {k.name: graph.get_check_spec(k) for k in yellow}
     assert set(checks) == {
         "row_count_matches_lake",
         "schema_matches_contract",
@@ -90,7 +89,8 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
 
 def test_the_monthly_job_runs_the_checks() -> None:
     job = defs.resolve_job_def("yellow_taxi_job")
-    assert "yellow_taxi_checks" in job.graph.node_dict
+    checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert {"row_count_matches_lake", "schema_matches_contract"} <= checks
 
 
 def test_freshness_follows_the_schedule() -> None:
@@ -108,9 +108,32 @@ def test_the_marts_sensor_runs_by_default() -> None:
 def test_column_lineage_names_real_upstream_columns() -> None:
     lineage = COLUMN_LINEAGE.deps_by_column
     known = {
-        dg.AssetKey("yellow_taxi"): {c.name for c in WAREHOUSE_COLUMNS},
+        dg.AssetKey("yellow_taxi"): {c.name for c in YELLOW.warehouse_columns},
         dg.AssetKey("taxi_zones"): {c.name for c in ZONE_COLUMNS},
     }
     assert set(lineage) == {c.name for c in MART_COLUMNS}
     for deps in lineage.values():
         assert all(dep.column_name in known[dep.asset_key] for dep in deps)
+
+
+def test_green_and_fhv_follow_yellows_pattern() -> None:
+    graph = defs.resolve_asset_graph()
+    for raw, table in (("green_raw_csv", "green_taxi"), ("fhv_raw_csv", "fhv_taxi")):
+        assert graph.get(dg.AssetKey(table)).parent_keys == {dg.AssetKey(raw)}
+        job = defs.resolve_job_def(f"{table}_job")
+        assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {raw, table}
+        assert defs.resolve_schedule_def(f"{table}_job_schedule").cron_schedule == "0 6 2 * *"
+
+
+def test_every_dataset_has_the_blocking_checks_and_its_warnings() -> None:
+    graph = defs.resolve_asset_graph()
+    for spec in DATASETS:
+        checks = {k.name for k in graph.asset_check_keys if k.asset_key.path == [spec.table]}
+        assert checks == {ROW_COUNT_CHECK, SCHEMA_CHECK, *(rule.name for rule in spec.warnings)}
+
+
+def test_every_dataset_is_published_2019_01_through_2021_07() -> None:
+    graph = defs.resolve_asset_graph()
+    for spec in DATASETS:
+        keys = graph.get(dg.AssetKey(spec.table)).partitions_def.get_partition_keys()
+        assert (keys[0], keys[-1], len(keys)) == ("2019-01", "2021-07", 31)

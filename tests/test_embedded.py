@@ -6,8 +6,7 @@ import dagster as dg
 import pytest
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS
 
 pytestmark = pytest.mark.embedded
@@ -21,7 +20,7 @@ def test_a_month_loads_into_the_embedded_server(
     resources = {
         "source": TaxiSource(base_url=mirror_url),
         "lake": DataLake(root=str(tmp_path / "lake")),
-        "warehouse": PostgresIOManager(postgres=postgres),
+        "warehouse": WarehouseResource(postgres=postgres),
     }
     dg.materialize([raw_csv, yellow_taxi], partition_key="2021-01", resources=resources)
     assert "host=" in postgres.target_url() and str(embedded_dir) in postgres.target_url()

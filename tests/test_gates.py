@@ -1,10 +1,13 @@
 """Gates before the swap: a month that fails one is refused, named, and the old month stays."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from taxi_assets.assets import yellow_taxi
 from tests.conftest import table_fingerprint
 from tests.crafted import DROPOFF, PICKUP, lines_of, serve_crafted, set_field
 from tests.test_ingest import materialize
@@ -70,3 +73,23 @@ def test_header_drift_is_refused_before_anything_is_stored(
 ) -> None:
     reload_crafted(resources, pg_schema, tmp_path, "2021-03", drift_header)
     assert not list(Path(resources["lake"].root).rglob("*.gz"))
+
+
+def test_staged_rows_that_disagree_with_the_manifest_are_refused(
+    resources: dict, pg_schema: str, lake_dir: Path
+) -> None:
+    materialize(resources, "2021-02")
+    before = table_fingerprint(pg_schema, "yellow_taxi_2021_02")
+    manifest = lake_dir / "yellow" / "yellow_tripdata_2021-02.csv.gz.manifest.json"
+    entry = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**entry, "rows": entry["rows"] + 1}))
+    result = dg.materialize(
+        [yellow_taxi], partition_key="2021-02", resources=resources, raise_on_error=False
+    )
+    message = str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert (
+        "2021-02" in message
+        and "the lake manifest records" in message
+        and "not replaced" in message
+    )
+    assert table_fingerprint(pg_schema, "yellow_taxi_2021_02") == before

@@ -118,7 +118,8 @@ def test_a_ranged_run_builds_each_mart_month_with_its_own_metadata(
     dg.materialize([taxi_zones], resources=resources)
     with dg.instance_for_test() as instance:
         tags = range_tags(months[0], months[-1])
-        dg.materialize(GRAPH, selection=MONTHLY, resources=resources, tags=tags, instance=instance)
+        for step in ([raw_csv, yellow_taxi], [daily_borough_trips]):
+            dg.materialize(GRAPH, selection=step, resources=resources, tags=tags, instance=instance)
         meta = {m: only_metadata(instance, daily_borough_trips.key, m) for m in months}
     groups = sorted_mart(pg_schema).groupby("file_month").size()
     assert [meta[m]["dagster/row_count"].value for m in months] == list(groups)
@@ -156,6 +157,18 @@ def test_a_reloaded_month_requests_its_mart_month_again(resources: dict) -> None
         tick.run([yellow_taxi], "2021-01")
         again = tick.requested()
     assert (first, settled, again) == ({"2021-01"}, set(), {"2021-01"})
+
+
+def test_a_mart_skipped_in_a_ranged_load_is_requested_month_by_month(resources: dict) -> None:
+    """A ranged run records trip months as they commit, with no step output (that would record
+    each month twice), so the mart in the same run is skipped; automation then requests it."""
+    with dg.instance_for_test() as instance:
+        tick = AutomationTicks(resources, instance)
+        tick.requested()
+        tick.run([taxi_zones])
+        tags = range_tags("2021-01", "2021-02")
+        dg.materialize(GRAPH, selection=MONTHLY, resources=resources, tags=tags, instance=instance)
+        assert tick.requested() == {"2021-01", "2021-02"}
 
 
 def test_missing_zones_are_requested_until_loaded_but_not_after_a_failure(

@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.schema import WAREHOUSE_COLUMNS
-from taxi_assets.warehouse import PREVIEW_ROWS
+from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.writer import PREVIEW_ROWS
 from taxi_assets.zones import ZONE_COLUMNS, taxi_zones
 from tests.conftest import MONTH_ROWS
 from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
@@ -36,7 +36,10 @@ def test_a_month_carries_the_standard_metadata(resources: dict) -> None:
 
 @pytest.mark.parametrize(
     ("assets", "month", "columns"),
-    [([raw_csv, yellow_taxi], "2021-01", WAREHOUSE_COLUMNS), ([taxi_zones], None, ZONE_COLUMNS)],
+    [
+        ([raw_csv, yellow_taxi], "2021-01", YELLOW.warehouse_columns),
+        ([taxi_zones], None, ZONE_COLUMNS),
+    ],
 )
 def test_the_column_schema_is_given_once_with_the_names_sql_knows(
     resources: dict, assets: list, month: str | None, columns: tuple

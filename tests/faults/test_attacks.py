@@ -19,8 +19,7 @@ import pytest
 from psycopg import sql
 
 from taxi_assets.definitions import defs
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import TEST_PG_URL, count_rows, table_fingerprint
@@ -61,7 +60,15 @@ DATASETS = [
             *("fare_amount", "total_amount"),
         ),
         id="yellow",
-    )
+    ),
+    pytest.param(
+        Dataset(
+            *("green_taxi_job", "green_raw_csv", "green_taxi", "green_taxi", "green"),
+            *("lpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
+            *("fare_amount", "total_amount"),
+        ),
+        id="green",
+    ),
 ]
 
 
@@ -76,7 +83,7 @@ def run(
     """Materialize the named assets of the project's Definitions for `month`."""
     selection = dg.AssetSelection.assets(*keys)
     return dg.materialize(
-        [*defs.assets, *defs.asset_checks],  # type: ignore[list-item]
+        [*defs.assets, *(defs.asset_checks or [])],  # type: ignore[list-item]
         selection=selection if checks else selection.without_checks(),
         partition_key=month,
         resources=resources,
@@ -211,8 +218,8 @@ def as_role(resources: dict, role: str, schema: str, **warehouse) -> dict:
     """The resources with the warehouse reached as `role`, writing to `schema`."""
     url = TEST_PG_URL.replace("postgres@", f"{role}@")
     postgres = PostgresResource(url=url, schema_name=schema, connect_attempts=1)
-    io_manager = PostgresIOManager(postgres=postgres, **warehouse)
-    return {**resources, "postgres": postgres, "warehouse": io_manager}
+    writer = WarehouseResource(postgres=postgres, **warehouse)
+    return {**resources, "postgres": postgres, "warehouse": writer}
 
 
 def role_sql(statement: str, role: str) -> None:
@@ -220,6 +227,7 @@ def role_sql(statement: str, role: str) -> None:
         conn.execute(sql.SQL(statement).format(role=sql.Identifier(role)))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("ds", DATASETS[:1])  # the mart reads yellow_taxi
 def test_a_role_owning_only_its_schema_loads_trips_zones_and_marts(
     ds: Dataset, resources: dict, loader_role: str
 ) -> None:

@@ -24,8 +24,7 @@ import pytest
 from psycopg import sql
 
 from taxi_assets.credentials import masked_url
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
@@ -197,7 +196,7 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
 ) -> None:
     patient = {
         **resources,
-        "warehouse": PostgresIOManager(postgres=postgres, lock_timeout_seconds=60.0),
+        "warehouse": WarehouseResource(postgres=postgres, lock_timeout_seconds=60.0),
     }
     second = {**patient, "lake": DataLake(root=str(tmp_path / "lake2"))}
     with ThreadPoolExecutor(2) as pool, releasing(reader):
@@ -234,7 +233,7 @@ def test_a_long_reader_makes_the_swap_give_up_with_a_clear_retryable_error(
     pg_schema: str,
     tmp_path: Path,
 ) -> None:
-    impatient = PostgresIOManager(
+    impatient = WarehouseResource(
         postgres=postgres, lock_timeout_seconds=0.3, load_attempts=2, first_backoff_seconds=0.05
     )
     result = run_month({**resources, "warehouse": impatient, "lake": DataLake(root=str(tmp_path))})
@@ -285,7 +284,7 @@ def private_pg(embedded_dir: Path) -> Iterator[tuple[str, Callable[[str], None]]
 def private_resources(resources: dict, url: str, **io_manager: float) -> dict:
     postgres = PostgresResource(url=url, connect_attempts=3)
     options = {"lock_timeout_seconds": 60.0, "first_backoff_seconds": 0.2, **io_manager}
-    return {**resources, "warehouse": PostgresIOManager(postgres=postgres, **options)}
+    return {**resources, "warehouse": WarehouseResource(postgres=postgres, **options)}
 
 
 def fingerprint_at(url: str) -> tuple:
@@ -354,7 +353,7 @@ def test_a_wrong_port_fails_after_bounded_attempts_with_the_password_masked(
         url = (
             f"postgresql://taxi:s3cret-pw@127.0.0.1:{port}/test?sslmode=disable&gssencmode=disable"
         )
-        warehouse = PostgresIOManager(
+        warehouse = WarehouseResource(
             postgres=PostgresResource(url=url, connect_attempts=3),
             load_attempts=2,
             first_backoff_seconds=0.05,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from taxi_assets.assets import raw_csv
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.schema import SOURCE_HEADER
 from taxi_assets.settings import DEFAULT_SOURCE_URL
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
@@ -30,7 +30,7 @@ from tests.faults.conftest import (
     tables_like,
 )
 
-HEADER = ",".join(SOURCE_HEADER)
+HEADER = ",".join(YELLOW.header)
 
 
 def test_unpublished_month_fails_at_once_without_retrying(against, tmp_path: Path) -> None:

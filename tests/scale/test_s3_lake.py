@@ -12,8 +12,8 @@ import pytest
 import s3fs
 
 from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.io_manager import PostgresIOManager
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource
+from taxi_assets.datasets import YELLOW
+from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows
 
 KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"
@@ -22,16 +22,16 @@ KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"
 _CUT_OFF_UPLOAD = """
 import base64, datetime as dt, gzip, os, sys, time
 from taxi_assets.resources import DataLake
-from taxi_assets.schema import SOURCE_HEADER
+from taxi_assets.datasets import YELLOW
 rows = base64.encodebytes(os.urandom(12 << 20))
-body = gzip.compress(",".join(SOURCE_HEADER).encode() + b"\\n" + rows, compresslevel=1)
+body = gzip.compress(",".join(YELLOW.header).encode() + b"\\n" + rows, compresslevel=1)
 def chunks():
     for start in range(0, len(body), 1 << 20):
         yield body[start:start + (1 << 20)]
         if start >= 10 << 20:
             print("cut", flush=True)
             time.sleep(600)
-DataLake(root=sys.argv[1]).lake().store(dt.date(2021, 2, 1), "http://mirror/x", chunks())
+DataLake(root=sys.argv[1]).lake().store(YELLOW, dt.date(2021, 2, 1), "http://mirror/x", chunks())
 """
 
 
@@ -40,7 +40,7 @@ def s3_resources(mirror_url: str, s3_lake: str, postgres: PostgresResource) -> d
     return {
         "source": TaxiSource(base_url=mirror_url, first_backoff_seconds=0.01),
         "lake": DataLake(root=s3_lake),
-        "warehouse": PostgresIOManager(postgres=postgres),
+        "warehouse": WarehouseResource(postgres=postgres),
     }
 
 
@@ -87,11 +87,11 @@ def test_an_upload_cut_off_midway_leaves_no_final_key_and_the_next_run_recovers(
     unfinished = [u["Key"] for u in fs.list_multipart_uploads(s3_bucket)]
     assert len(unfinished) == 1 and unfinished[0].startswith(f"{KEY}.part-")
     lake = DataLake(root=s3_lake).lake()
-    assert lake.remove_abandoned_temporaries(dt.date(2021, 2, 1), object_age_seconds=0) == 1
+    assert lake.remove_abandoned_temporaries(YELLOW, dt.date(2021, 2, 1), object_age_seconds=0) == 1
     assert not fs.list_multipart_uploads(s3_bucket)
     materialize(s3_resources, "2021-02")
     assert count_rows(pg_schema, "yellow_taxi_2021_02") == MONTH_ROWS["2021-02"]
-    assert lake.verified(dt.date(2021, 2, 1)) is not None
+    assert lake.verified(YELLOW, dt.date(2021, 2, 1)) is not None
 
 
 def _kill_an_upload_midway(lake_url: str) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -21,8 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
+from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
-from taxi_assets.gzip_csv import FileFacts, GzipCsvVerifier, verify_file
+from taxi_assets.mechanics.verifier import FileFacts, GzipCsvVerifier, inflate_chunks, verify_file
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -58,42 +60,51 @@ class Lake:
         self.root = root
         self.max_uncompressed_bytes = max_uncompressed_bytes
 
-    def path_for(self, month: dt.date) -> LakePath:
-        """`<root>/yellow/yellow_tripdata_YYYY-MM.csv.gz`, built from a parsed date only."""
-        return self.root / self.relative_path(month)
-
-    def relative_path(self, month: dt.date) -> str:
-        """The path relative to the root: also the path under the mirror's base URL."""
-        return f"yellow/yellow_tripdata_{month:%Y-%m}.csv.gz"
+    def path_for(self, spec: DatasetSpec, month: dt.date) -> LakePath:
+        """`<root>/<name>/<name>_tripdata_YYYY-MM.csv.gz`, built from a parsed date only."""
+        return self.root / spec.relative_path(month)
 
     @staticmethod
     def manifest_path(path: LakePath) -> LakePath:
         return path.with_name(path.name + ".manifest.json")
 
-    def verified(self, month: dt.date) -> LakeFile | None:
+    def verified(self, spec: DatasetSpec, month: dt.date) -> LakeFile | None:
         """The month's file if present and still matching its manifest, else None."""
-        path = self.path_for(month)
+        path = self.path_for(spec, month)
         entry = self._read_manifest(path, month)
         if entry is None or not path.is_file() or path.stat().st_size != entry.bytes:
             return None
         try:
-            facts = verify_file(path, entry.where, self.max_uncompressed_bytes)
+            facts = verify_file(path, entry.where, self.max_uncompressed_bytes, spec)
         except BadSourceFileError:  # corrupted since it was verified: download it again
             return None
         if (facts.sha256, facts.rows) != (entry.sha256, entry.rows):
             return None
         return entry
 
-    def recorded(self, month: dt.date) -> LakeFile:
-        """The manifest entry raw_csv stored; the load re-checks the sha256 as it reads."""
-        path = self.path_for(month)
+    def recorded(self, spec: DatasetSpec, month: dt.date) -> LakeFile:
+        """The manifest entry the raw asset stored; the load re-checks the sha256 as it reads."""
+        path = self.path_for(spec, month)
         entry = self._read_manifest(path, month)
         if entry is None or not path.is_file():
             raise TaxiError(
                 f"{month:%Y-%m}: {path} is not in the lake with a manifest that matches it (a "
-                "missing, rejected or corrupt one); materialize raw_csv for this month first"
+                f"missing, rejected or corrupt one); materialize {spec.raw_asset} for this "
+                "month first"
             )
         return entry
+
+    @staticmethod
+    def read(lake_file: LakeFile, producer: str) -> Iterator[bytes]:
+        """The file's decompressed bytes in bounded chunks; after the last one, fail if the file
+        changed since it was verified (`producer` is the asset to materialize again)."""
+        sha = hashlib.sha256()
+        yield from inflate_chunks(lake_file.path, lake_file.where, sha)
+        if sha.hexdigest() != lake_file.sha256:
+            raise BadSourceFileError(
+                f"{lake_file.where} no longer matches its manifest sha256; materialize "
+                f"{producer} for this month again"
+            )
 
     def _read_manifest(self, path: LakePath, month: dt.date) -> LakeFile | None:
         """The manifest entry, or None when missing or corrupt.
@@ -115,16 +126,20 @@ class Lake:
 
     def store(
         self,
+        spec: DatasetSpec,
         month: dt.date,
         url: str,
         chunks: Iterable[bytes],
         on_progress: Callable[[int], None] = lambda _: None,
     ) -> LakeFile:
-        """Write `chunks` to a temporary name, verify them, then give them the final name."""
-        path = self.path_for(month)
+        """Write `chunks` to a temporary name, verify them, then give them the final name.
+
+        Temporaries a killed writer left behind are removed first."""
+        self.remove_abandoned_temporaries(spec, month)
+        path = self.path_for(spec, month)
         where = f"{month:%Y-%m} ({url})"
         with _disk_errors_named(f"{month:%Y-%m}", path), _temporary(path) as (temp, handle):
-            facts = self._write_verified(handle, chunks, where, on_progress)
+            facts = self._write_verified(handle, chunks, where, on_progress, spec)
             entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
             _publish(temp, handle, path, facts.bytes, where)
         with _disk_errors_named(f"{month:%Y-%m}", self.manifest_path(path)):
@@ -137,8 +152,9 @@ class Lake:
         chunks: Iterable[bytes],
         where: str,
         on_progress: Callable[[int], None],
+        spec: DatasetSpec,
     ) -> FileFacts:
-        verifier = GzipCsvVerifier(where, self.max_uncompressed_bytes)
+        verifier = GzipCsvVerifier(where, self.max_uncompressed_bytes, spec)
         written = 0
         for chunk in chunks:
             verifier.feed(chunk)
@@ -160,7 +176,10 @@ class Lake:
             _publish(temp, handle, target, len(body), f"{entry.month} manifest")
 
     def remove_abandoned_temporaries(
-        self, month: dt.date, object_age_seconds: float = ABANDONED_OBJECT_SECONDS
+        self,
+        spec: DatasetSpec,
+        month: dt.date,
+        object_age_seconds: float = ABANDONED_OBJECT_SECONDS,
     ) -> int:
         """Delete the month's temporary files whose writer is gone (a killed run's).
 
@@ -169,7 +188,7 @@ class Lake:
         store has no locks: there, temporary keys and unfinished multipart uploads older than
         `object_age_seconds` are the abandoned ones.
         """
-        path = self.path_for(month)
+        path = self.path_for(spec, month)
         if not isinstance(path, Path):
             cutoff = dt.datetime.now().timestamp() - object_age_seconds
             return _remove_old_objects(path, cutoff)
@@ -180,7 +199,7 @@ class Lake:
 
 
 def reject(lake_file: LakeFile) -> LakePath:
-    """Set aside a file the warehouse refused, so that raw_csv downloads the month again.
+    """Set aside a file the warehouse refused, so that the raw asset downloads the month again.
 
     The file is renamed to `<name>.rejected` (kept for inspection, replaced by the next
     rejection) and its manifest deleted: without both, the month is no longer verified.

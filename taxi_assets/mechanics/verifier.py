@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import BadSourceFileError
-from taxi_assets.schema import header_difference
 
 if TYPE_CHECKING:
     from upath import UPath  # a lake on an object store (the `scale` extra)
@@ -36,11 +36,13 @@ class FileFacts:
 class GzipCsvVerifier:
     """Feed compressed chunks in order; `finish()` raises or returns the file's facts.
 
-    `where` names the month and file in every error message.
+    `where` names the month and file in every error message; the header must be one that
+    `spec` accepts.
     """
 
-    def __init__(self, where: str, max_uncompressed_bytes: int) -> None:
+    def __init__(self, where: str, max_uncompressed_bytes: int, spec: DatasetSpec) -> None:
         self._where = where
+        self._spec = spec
         self._max = max_uncompressed_bytes
         self._sha = hashlib.sha256()
         self._inflater = zlib.decompressobj(wbits=31)
@@ -106,9 +108,10 @@ class GzipCsvVerifier:
     def _check_header(self) -> None:
         assert self._header is not None
         found = self._header.decode("utf-8", "replace").rstrip("\r").split(",")
-        difference = header_difference(found)
+        difference = self._spec.header_difference(found)
         if difference:
-            self._fail(f"has a header that drifts from the schema contract: {difference}")
+            name = self._spec.name
+            self._fail(f"has a header that drifts from the schema contract ({name}): {difference}")
 
     def finish(self) -> FileFacts:
         """Check the stream ended cleanly and return the facts."""
@@ -140,9 +143,11 @@ def read_chunks(path: "Path | UPath") -> Iterator[bytes]:
             yield chunk
 
 
-def verify_file(path: "Path | UPath", where: str, max_uncompressed_bytes: int) -> FileFacts:
+def verify_file(
+    path: "Path | UPath", where: str, max_uncompressed_bytes: int, spec: DatasetSpec
+) -> FileFacts:
     """Verify a gzip CSV already on disk, streaming."""
-    verifier = GzipCsvVerifier(where, max_uncompressed_bytes)
+    verifier = GzipCsvVerifier(where, max_uncompressed_bytes, spec)
     for chunk in read_chunks(path):
         verifier.feed(chunk)
     return verifier.finish()

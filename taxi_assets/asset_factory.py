@@ -1,0 +1,175 @@
+"""A dataset's two assets, built from its spec: the month's file in the lake, then its table.
+
+    <raw_asset>  the verified file in the lake (`raw_csv` for yellow, `green_raw_csv`, ...)
+    <table>      the month's child table in Postgres, with its checks (`yellow_taxi`, ...)
+
+A run may carry a range of months (`--partition-range`, single-run backfills); each month is
+still its own verified download and its own atomic load. The warehouse asset records each month
+the moment it commits, exactly once: a one-month run returns its MaterializeResult; a ranged
+run yields one AssetMaterialization per month as it commits and no output (an output would
+make Dagster record every month a second time at the end), so assets downstream of it in the
+same ranged run are skipped and follow through declarative automation instead.
+"""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+
+from taxi_assets.checks import check_specs, evaluate, evaluation
+from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.lake import Lake, LakeFile, reject
+from taxi_assets.mechanics.progress import Progress, counting_lines
+from taxi_assets.mechanics.writer import Table, WarehouseWriter
+from taxi_assets.metadata import lake_file_metadata, load_metadata
+from taxi_assets.partitions import monthly_freshness, parse_month, partitions_for
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
+from taxi_assets.schema import MONTH_COLUMN, dagster_column_schema
+
+WAREHOUSE_POOL = "taxi_warehouse"
+
+# One run can carry a range of months (`asset materialize --partition-range`).
+RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
+
+Events = Iterator[
+    dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output
+]
+
+
+@dataclass(frozen=True)
+class DatasetAssets:
+    """The raw and the warehouse asset of one dataset."""
+
+    spec: DatasetSpec
+    raw: dg.AssetsDefinition
+    warehouse: dg.AssetsDefinition
+
+
+def trip_table(spec: DatasetSpec) -> Table:
+    """The dataset's parent table, LIST-partitioned on the file's month."""
+    return Table(spec.table, spec.warehouse_columns, partitioned_by=MONTH_COLUMN.name)
+
+
+def dataset_assets(spec: DatasetSpec) -> DatasetAssets:
+    """Build both assets of `spec`."""
+    partitions = partitions_for(spec.first_month, spec.last_month)
+    raw = raw_asset(spec, partitions)
+    return DatasetAssets(spec, raw, warehouse_asset(spec, raw, partitions))
+
+
+def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=spec.raw_asset,
+        partitions_def=partitions,
+        backfill_policy=RANGE_IN_ONE_RUN,
+        group_name="raw",
+        kinds={"csv"},
+        description=f"The month's {spec.title.lower()} file from the mirror, verified and kept "
+        "in the data lake.",
+    )
+    def _raw(
+        context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
+    ) -> dg.MaterializeResult:
+        for key in context.partition_keys:
+            metadata = fetch_month(spec, key, source, lake.lake(), context.log)
+            context.add_asset_metadata(metadata, partition_key=key)
+        return dg.MaterializeResult()  # one record per month, each with its own metadata
+
+    return _raw
+
+
+def fetch_month(spec: DatasetSpec, key: str, source: TaxiSource, lake: Lake, log) -> dict:
+    """Ask the lake for a verified copy; else fetch the file and hand its stream to the lake."""
+    month, started = parse_month(key), time.monotonic()
+    lake_file = lake.verified(spec, month)
+    reused = lake_file is not None
+    if lake_file is not None:
+        log.info(f"{key}: reusing verified {lake_file.path}")
+    else:
+        url = source.url_for(spec.relative_path(month))
+        progress = Progress(log, f"{key} download")
+        lake_file = source.fetch(
+            url, key, lambda chunks: lake.store(spec, month, url, chunks, progress.update), log
+        )
+    return lake_file_metadata(lake_file, reused, time.monotonic() - started)
+
+
+def warehouse_asset(
+    spec: DatasetSpec, raw: dg.AssetsDefinition, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey(spec.table)
+
+    @dg.multi_asset(
+        name=spec.table,
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=[raw],
+                group_name="warehouse",
+                kinds={"postgres"},
+                freshness_policy=monthly_freshness(),
+                description=f"{spec.title} in Postgres: table {spec.table}, child table "
+                f"{spec.table}_YYYY_MM a month.",
+                metadata={
+                    "dagster/column_schema": dagster_column_schema(spec.warehouse_columns),
+                    "dagster/table_name": spec.table,
+                },
+            )
+        ],
+        check_specs=check_specs(spec, key, partitions),
+        can_subset=True,  # the UI's "execute checks" runs a month's checks without reloading it
+        partitions_def=partitions,
+        backfill_policy=RANGE_IN_ONE_RUN,
+        pool=WAREHOUSE_POOL,
+    )
+    def _warehouse(
+        context: dg.AssetExecutionContext, lake: DataLake, warehouse: WarehouseResource
+    ) -> Events:
+        writer, months_lake = warehouse.writer(), lake.lake()
+        keys, loading = context.partition_keys, key in context.selected_asset_keys
+        selected = {k.name for k in context.selected_asset_check_keys}
+        for month_key in keys:
+            if loading:
+                metadata = load_month(spec, writer, months_lake, month_key, context.log)
+                if len(keys) == 1:
+                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+                else:
+                    yield dg.AssetMaterialization(key, partition=month_key, metadata=metadata)
+            with writer.connect() as conn:
+                month = parse_month(month_key)
+                outcomes = list(evaluate(conn, writer.schema, spec, month, months_lake, selected))
+            for outcome in outcomes:
+                yield evaluation(context.instance, key, month_key, outcome)
+        for check_key in context.selected_asset_check_keys:  # lets downstream steps start
+            yield dg.Output(
+                None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key)
+            )
+
+    return _warehouse
+
+
+def load_month(spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, log) -> dict:
+    """Replace the month's child table with the lake file, streamed; its metadata."""
+    month = parse_month(key)
+    lake_file: LakeFile = lake.recorded(spec, month)
+
+    def csv_chunks() -> Iterator[bytes]:
+        return counting_lines(lake.read(lake_file, spec.raw_asset), Progress(log, f"{key} load"))
+
+    try:
+        stats = writer.replace_month(
+            trip_table(spec), month, csv_chunks, lake_file.rows, lake_file.where, log
+        )
+    except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
+        aside = reject(lake_file)
+        raise type(exc)(
+            f"{exc}. The lake file was set aside as {aside.name}: the next run of "
+            f"{spec.raw_asset} downloads the month again"
+        ) from None
+    log.info(
+        f"{key}: {stats.rows:,} rows into {writer.schema}.{stats.table} in "
+        f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"
+    )
+    return load_metadata(spec, stats, writer.schema, lake_file)

@@ -1,0 +1,220 @@
+"""The datasets taxi_assets loads: yellow, green and FHV trips from the mirror's release tree.
+
+Each is one `DatasetSpec`: adding the mirror's `fhvhv` would be one more declaration here and
+an entry in `DATASETS`; nothing else names a dataset. Warehouse columns keep the source
+header's names (quoted mixed case); FHV keeps the 2019 spelling for both years (docs/datasets.md).
+"""
+
+from taxi_assets.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.schema import Column
+
+
+def _int(name: str, description: str) -> Column:
+    return Column(name, "smallint", "Int16", description)
+
+
+def _money(name: str, description: str) -> Column:
+    return Column(name, "numeric", "Float64", description)
+
+
+def _time(name: str, description: str, nullable: bool = False) -> Column:
+    return Column(name, "timestamp", "datetime64[us]", description, nullable=nullable)
+
+
+def _text(name: str, description: str) -> Column:
+    return Column(name, "text", "string", description)
+
+
+def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
+    """The warnings yellow and green share: real records, counted and reported, never dropped."""
+    return (
+        WarningRule(
+            "pickups_outside_month",
+            "outside_month",
+            (pickup,),
+            0.005,
+            "Rows whose pickup lies outside the file's month.",
+        ),
+        WarningRule(
+            "negative_totals",
+            "negative",
+            ("total_amount",),
+            0.01,
+            "Rows with a negative total_amount (refunds, disputes).",
+        ),
+        WarningRule(
+            "dropoff_before_pickup",
+            "before",
+            (dropoff, pickup),
+            0.005,
+            "Rows whose dropoff precedes the pickup (daylight-saving nights).",
+        ),
+        # Real 2020-2021 months leave passenger_count empty on up to ~7% of rows.
+        WarningRule(
+            "missing_passenger_counts",
+            "missing",
+            ("passenger_count",),
+            0.10,
+            "Rows without a passenger_count.",
+        ),
+        WarningRule(
+            "duplicate_rows",
+            "duplicates",
+            (),
+            0.005,
+            "Extra copies of exactly identical rows (kept, only reported).",
+        ),
+        WarningRule(
+            "negative_passenger_counts",
+            "negative",
+            ("passenger_count",),
+            0.0,
+            "Rows with a negative passenger_count (never a real count).",
+        ),
+        WarningRule(
+            "extreme_amounts",
+            "extreme",
+            (),
+            0.0,
+            "Rows with an amount or distance beyond ±1,000,000.",
+        ),
+    )
+
+
+_SHARED_FARES = (
+    _money("fare_amount", "Time-and-distance fare in USD."),
+    _money("extra", "Rush-hour and overnight surcharges in USD."),
+    _money("mta_tax", "MTA tax in USD."),
+    _money("tip_amount", "Card tips in USD (cash tips are not recorded)."),
+    _money("tolls_amount", "Tolls paid in USD."),
+)
+
+YELLOW = DatasetSpec(
+    name="yellow",
+    title="Yellow-taxi trips",
+    table="yellow_taxi",
+    raw_asset="raw_csv",
+    columns=(
+        _int("VendorID", "TPEP provider (1 Creative Mobile, 2 VeriFone)."),
+        _time("tpep_pickup_datetime", "Meter engaged, naive New York local time."),
+        _time("tpep_dropoff_datetime", "Meter disengaged, naive New York local time."),
+        _int("passenger_count", "Passengers, entered by the driver."),
+        _money("trip_distance", "Trip distance in miles from the taximeter."),
+        _int("RatecodeID", "Final rate code (1 standard .. 6 group ride)."),
+        _text("store_and_fwd_flag", "Y if the trip was held in the vehicle first."),
+        _int("PULocationID", "Pickup TLC taxi zone."),
+        _int("DOLocationID", "Drop-off TLC taxi zone."),
+        _int("payment_type", "1 card, 2 cash, 3 no charge, 4 dispute ..."),
+        *_SHARED_FARES,
+        _money("improvement_surcharge", "Improvement surcharge in USD."),
+        _money("total_amount", "Total charged, cash tips excluded."),
+        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+    ),
+    warnings=_trip_warnings("tpep_pickup_datetime", "tpep_dropoff_datetime"),
+)
+
+GREEN = DatasetSpec(
+    name="green",
+    title="Green-taxi (street-hail livery) trips",
+    table="green_taxi",
+    raw_asset="green_raw_csv",
+    columns=(
+        _int("VendorID", "LPEP provider (1 Creative Mobile, 2 VeriFone)."),
+        _time("lpep_pickup_datetime", "Meter engaged, naive New York local time."),
+        _time("lpep_dropoff_datetime", "Meter disengaged, naive New York local time."),
+        _text("store_and_fwd_flag", "Y if the trip was held in the vehicle first."),
+        _int("RatecodeID", "Final rate code (1 standard .. 6 group ride)."),
+        _int("PULocationID", "Pickup TLC taxi zone."),
+        _int("DOLocationID", "Drop-off TLC taxi zone."),
+        _int("passenger_count", "Passengers, entered by the driver."),
+        _money("trip_distance", "Trip distance in miles from the taximeter."),
+        *_SHARED_FARES,
+        _money("ehail_fee", "E-hail fee in USD (nearly always empty)."),
+        _money("improvement_surcharge", "Improvement surcharge in USD."),
+        _money("total_amount", "Total charged, cash tips excluded."),
+        _int("payment_type", "1 card, 2 cash, 3 no charge, 4 dispute ..."),
+        _int("trip_type", "1 street hail, 2 dispatch."),
+        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+    ),
+    warnings=_trip_warnings("lpep_pickup_datetime", "lpep_dropoff_datetime"),
+)
+
+# The 2019 files spell `dropOff_datetime`, `PUlocationID`, `DOlocationID`; the 2020 files
+# `dropoff_datetime`, `PULocationID`, `DOLocationID`. Both load into the 2019 spelling.
+FHV = DatasetSpec(
+    name="fhv",
+    title="For-hire vehicle (FHV) trips",
+    table="fhv_taxi",
+    raw_asset="fhv_raw_csv",
+    lake_bytes_per_row=15,
+    table_bytes_per_row=110,
+    columns=(
+        _text("dispatching_base_num", "TLC base that dispatched the trip (empty on a few rows)."),
+        _time("pickup_datetime", "Pickup, naive New York local time."),
+        _time("dropOff_datetime", "Drop-off, naive New York local time.", nullable=True),
+        _int("PUlocationID", "Pickup TLC taxi zone (often empty)."),
+        _int("DOlocationID", "Drop-off TLC taxi zone (often empty)."),
+        _int("SR_Flag", "1 for a shared-ride request, else empty."),
+        _text("Affiliated_base_number", "TLC base the vehicle is affiliated with."),
+    ),
+    header_variants=(
+        (
+            "dispatching_base_num",
+            "pickup_datetime",
+            "dropOff_datetime",
+            "PUlocationID",
+            "DOlocationID",
+            "SR_Flag",
+            "Affiliated_base_number",
+        ),
+        (
+            "dispatching_base_num",
+            "pickup_datetime",
+            "dropoff_datetime",
+            "PULocationID",
+            "DOLocationID",
+            "SR_Flag",
+            "Affiliated_base_number",
+        ),
+    ),
+    warnings=(
+        WarningRule(
+            "pickups_outside_month",
+            "outside_month",
+            ("pickup_datetime",),
+            0.005,
+            "Rows whose pickup lies outside the file's month.",
+        ),
+        WarningRule(
+            "dropoff_before_pickup",
+            "before",
+            ("dropOff_datetime", "pickup_datetime"),
+            0.005,
+            "Rows whose drop-off precedes the pickup.",
+        ),
+        WarningRule(
+            "missing_base_numbers",
+            "missing",
+            ("dispatching_base_num",),
+            0.01,
+            "Rows without a dispatching_base_num (the course's staging model filters them).",
+        ),
+        # Upstream leaves more than half of the location IDs empty over the years.
+        WarningRule(
+            "missing_pickup_locations",
+            "missing",
+            ("PUlocationID",),
+            0.95,
+            "Rows without a pickup zone.",
+        ),
+        WarningRule(
+            "duplicate_rows",
+            "duplicates",
+            (),
+            0.05,
+            "Extra copies of exactly identical rows (kept, only reported).",
+        ),
+    ),
+)
+
+DATASETS: tuple[DatasetSpec, ...] = (YELLOW, GREEN, FHV)

@@ -1,0 +1,94 @@
+"""The SQL behind the data-quality checks: one pass over a month's child table, in Postgres.
+
+Counting happens where the rows are; Python only compares the counts with the thresholds.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from taxi_assets.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.partitions import next_month
+
+
+@dataclass(frozen=True)
+class MonthCounts:
+    """One month's row count and how many rows each warning flags."""
+
+    rows: int
+    flagged: dict[str, int]
+
+
+# Beyond this, a fare, fee or distance is absurd (the largest real ones are thousands), but
+# Postgres numeric holds it exactly (`1e309` is a valid numeric), so it is reported, not refused.
+EXTREME_MAGNITUDE = 1_000_000
+
+
+def _predicate(spec: DatasetSpec, rule: WarningRule) -> sql.Composable:
+    """The SQL that flags a row for `rule` (duplicates are counted apart, as extra copies)."""
+    columns = [sql.Identifier(c) for c in rule.columns]
+    if rule.kind == "extreme":
+        numeric = [sql.Identifier(c.name) for c in spec.columns if c.pg_type == "numeric"]
+        return sql.SQL(" OR ").join(
+            sql.SQL("abs({}) > {}").format(c, sql.Literal(EXTREME_MAGNITUDE)) for c in numeric
+        )
+    if rule.kind == "outside_month":
+        return sql.SQL("{0} < %(start)s OR {0} >= %(end)s").format(columns[0])
+    if rule.kind == "negative":
+        return sql.SQL("{} < 0").format(columns[0])
+    if rule.kind == "before":
+        return sql.SQL("{} < {}").format(columns[0], columns[1])
+    if rule.kind == "missing":
+        return sql.SQL("{} IS NULL").format(columns[0])
+    raise ValueError(f"no row predicate for a {rule.kind} rule")
+
+
+def _count(spec: DatasetSpec, rule: WarningRule, table: sql.Identifier) -> sql.Composable:
+    if rule.kind == "duplicates":
+        # SELECT DISTINCT * hashes whole rows: about 5x faster here than count(DISTINCT t).
+        return sql.SQL("count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM {}) AS d)").format(
+            table
+        )
+    return sql.SQL("count(*) FILTER (WHERE {})").format(_predicate(spec, rule))
+
+
+def month_counts(
+    conn: psycopg.Connection, schema: str, spec: DatasetSpec, month: dt.date
+) -> MonthCounts | None:
+    """Count the month's rows and flagged rows in one query; None if the month is not loaded."""
+    table = sql.Identifier(schema, spec.child_table(month))
+    if not _exists(conn, schema, spec.child_table(month)):
+        return None
+    counts = [sql.SQL("count(*)"), *(_count(spec, rule, table) for rule in spec.warnings)]
+    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), table)
+    row = conn.execute(query, {"start": month, "end": next_month(month)}).fetchone()
+    assert row is not None
+    names = [rule.name for rule in spec.warnings]
+    return MonthCounts(rows=row[0], flagged=dict(zip(names, row[1:], strict=True)))
+
+
+def column_types(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str, bool]]:
+    """(name, type, nullable) of a table's columns in order, as Postgres reports them."""
+    rows = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        (schema, table),
+    ).fetchall()
+    return [(name, pg_type, nullable) for name, pg_type, nullable in rows]
+
+
+def contract_types(spec: DatasetSpec) -> list[tuple[str, str, bool]]:
+    """The same triples as the dataset's contract promises them."""
+    aliases = {"timestamp": "timestamp without time zone"}
+    return [(c.name, aliases.get(c.pg_type, c.pg_type), c.nullable) for c in spec.warehouse_columns]
+
+
+def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    name = sql.Identifier(schema, table).as_string(conn)
+    found = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    return found is not None and found[0] is not None

@@ -1,0 +1,435 @@
+"""The warehouse writer: every write to Postgres goes through here (trip months, zones, marts).
+
+It owns connecting (bounded retries), one advisory-lock namespace keyed by (schema, table,
+slice), staging tables, COPY error mapping, the gates and the swap. A write is one
+transaction on one connection; readers see the old rows or the new ones, never a mix:
+  - a month of a trip table: COPY into a fresh staging table with a CHECK on the month, gate
+    its rows against the lake's manifest, then drop the old child and rename and ATTACH the new
+    one under `lock_timeout` (the CHECK lets ATTACH skip its validation scan);
+  - a whole small table (zones): COPY into staging, gate, drop and rename;
+  - a month of a mart: delete the month's rows and insert them again.
+No Dagster here: the assets call it through a resource.
+"""
+
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import psycopg
+import tenacity
+from psycopg import sql
+
+from taxi_assets.credentials import masked_url, redact
+from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
+from taxi_assets.schema import Column, column_definitions, column_list
+
+PREVIEW_ROWS = 5
+FINITE_NUMBERS = "finite_numbers"
+_LOG = logging.getLogger(__name__)
+_NO_ORDER = sql.SQL("")
+_WHOLE_TABLE = 0  # lock slice for a write replacing a whole table
+_DDL = -1  # lock slice for creating a table
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table: its columns, primary key, and the column it is LIST-partitioned on."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    partitioned_by: str | None = None
+
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        """The columns a CSV fills, in file order (the partition column comes from the month)."""
+        return tuple(c for c in self.columns if c.name != self.partitioned_by)
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    """What one write did."""
+
+    table: str
+    rows: int
+    seconds: float
+    first_rows: tuple[tuple, ...] = ()
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def retrying(attempts: int, first_wait: float, max_wait: float, on: type[BaseException] | tuple):
+    """Bounded exponential backoff with jitter; re-raises the last error when attempts run out."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(on),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_random_exponential(multiplier=first_wait, max=max_wait),
+        reraise=True,
+    )
+
+
+def month_slice(month: dt.date) -> int:
+    """The lock slice of a month: `yyyymm`."""
+    return month.year * 100 + month.month
+
+
+@dataclass(frozen=True)
+class WarehouseWriter:
+    """One schema of one Postgres database, written only through these methods."""
+
+    url: str
+    schema: str
+    connect_attempts: int = 5
+    connect_timeout_seconds: int = 10
+    lock_timeout_seconds: float = 10.0
+    load_attempts: int = 3
+    first_backoff_seconds: float = 1.0
+
+    @property
+    def display_url(self) -> str:
+        return masked_url(self.url)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """An autocommit connection (transactions explicit), retried while the server is away."""
+        try:
+            conn = retrying(self.connect_attempts, 0.5, 10.0, psycopg.OperationalError)(
+                psycopg.connect,
+                self.url,
+                autocommit=True,
+                connect_timeout=self.connect_timeout_seconds,
+                application_name="taxi_assets",
+            )
+        except psycopg.OperationalError as exc:
+            raise TransientError(
+                f"cannot connect to the warehouse at {self.display_url} after "
+                f"{self.connect_attempts} attempts: {redact(str(exc), self.url)}"
+            ) from None
+        except psycopg.Error:  # a malformed URL's message may quote the password: withheld
+            raise TaxiError(
+                f"the warehouse URL {self.display_url} is malformed: libpq cannot parse it (its "
+                "message is withheld, as it may quote the password); check TAXI_PG_URL for "
+                "unescaped spaces or reserved characters (percent-encode them) and the host"
+            ) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def terminal_errors(self, where: str) -> Iterator[None]:
+        """Errors no retry can cure, turned into terminal ones naming the month and the fix.
+
+        A statement_timeout cancels the statement (QueryCanceled, an OperationalError that would
+        otherwise count as the warehouse going away) and would cancel every retry the same way.
+        """
+        try:
+            yield
+        except psycopg.errors.QueryCanceled as exc:
+            raise TaxiError(
+                f"{where}: Postgres canceled a statement of the load ({_describe(exc)}): a "
+                "statement_timeout on the role or database, or an operator's cancel; retrying "
+                "would be canceled the same way. Lift it for the loading role (ALTER ROLE ... "
+                "SET statement_timeout = 0) and materialize again; the previous rows are "
+                "unchanged"
+            ) from exc
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise TaxiError(
+                f"{where}: the warehouse role lacks a privilege ({_describe(exc)}); it must own "
+                f"schema {self.schema}, or the schema must not exist yet and the role hold "
+                "CREATE on the database (see docs/failure-modes.md, Grants); the previous rows "
+                "are unchanged"
+            ) from exc
+
+    def ensure_schema(self, conn: psycopg.Connection) -> None:
+        """Create the schema only if the catalog lacks it.
+
+        `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists,
+        which a least-privilege role that owns its schema (and nothing else) does not have.
+        """
+        found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
+        if found.fetchone() is None:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
+
+    def ident(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, table)
+
+    def lock(self, conn: psycopg.Connection, table: str, slice_: int) -> None:
+        """Wait for the transaction-scoped lock on (schema, table, slice): writers of the same
+        slice take turns; other slices, tables and schemas never wait for each other."""
+        key = f"{self.schema}.{table}"
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (key, slice_))
+
+    def ensure(self, conn: psycopg.Connection, table: Table) -> None:
+        """Create the schema and the table (a LIST-partitioned parent if so declared)."""
+        with conn.transaction():
+            self.lock(conn, table.name, _DDL)
+            self.ensure_schema(conn)
+            conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}{}){}").format(
+                    self.ident(table.name),
+                    column_definitions(table.columns),
+                    _primary_key(table.primary_key),
+                    sql.SQL(" PARTITION BY LIST ({})").format(sql.Identifier(table.partitioned_by))
+                    if table.partitioned_by
+                    else sql.SQL(""),
+                )
+            )
+
+    def exists(self, conn: psycopg.Connection, table: str) -> bool:
+        found = conn.execute("SELECT to_regclass(%s)", (self.ident(table).as_string(conn),))
+        row = found.fetchone()
+        return row is not None and row[0] is not None
+
+    # --- a month of a partitioned trip table -------------------------------------------------
+
+    def replace_month(
+        self,
+        table: Table,
+        month: dt.date,
+        csv_chunks: Callable[[], Iterable[bytes]],
+        expected_rows: int,
+        where: str,
+        log: logging.Logger = _LOG,
+    ) -> LoadStats:
+        """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
+
+        Transient failures (the server gone, the swap's lock timeout) retry the whole month with
+        backoff, `csv_chunks` called afresh each time.
+        """
+        transient = (TransientError, psycopg.OperationalError)
+        try:
+            for attempt in retrying(
+                self.load_attempts, self.first_backoff_seconds, 30.0, transient
+            ):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        number = attempt.retry_state.attempt_number
+                        log.warning(f"{month:%Y-%m}: load attempt {number}")
+                    return self._replace_month_once(
+                        table, month, csv_chunks(), expected_rows, where
+                    )
+        except transient as exc:
+            reason = redact(str(exc), self.url)
+            if not isinstance(exc, TransientError):  # ours already name the month and file
+                reason = f"{where}: {reason}"
+            raise TransientError(
+                f"{reason}; gave up after {self.load_attempts} attempts; the month's previous "
+                f"rows are unchanged: materialize it again once the warehouse at "
+                f"{self.display_url} is reachable and not locked"
+            ) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _replace_month_once(
+        self,
+        table: Table,
+        month: dt.date,
+        chunks: Iterable[bytes],
+        expected_rows: int,
+        where: str,
+    ) -> LoadStats:
+        started = time.monotonic()
+        child = f"{table.name}_{month:%Y_%m}"
+        staging = self.ident(f"{child}_staging")
+        with self.connect() as conn, self.terminal_errors(where):
+            self.ensure(conn, table)
+            with conn.transaction():
+                self.lock(conn, table.name, month_slice(month))
+                self._create_month_staging(conn, table, staging, month)
+                rows = self._copy(conn, staging, table.file_columns, chunks, where)
+                _gate_rows(rows, expected_rows, where)
+                conn.execute(sql.SQL("ANALYZE {}").format(staging))
+                first_rows = self._preview(conn, staging, table.columns)
+                self._swap(conn, staging, child, where, attach=(table, month))
+        return LoadStats(child, rows, time.monotonic() - started, first_rows)
+
+    def _create_month_staging(
+        self, conn: psycopg.Connection, table: Table, staging: sql.Identifier, month: dt.date
+    ) -> None:
+        assert table.partitioned_by is not None
+        month_column, first_day = sql.Identifier(table.partitioned_by), sql.Literal(month)
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}){})").format(
+                staging,
+                column_definitions(table.columns),
+                month_column,
+                first_day,
+                _finite_numbers(table.columns),
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+                staging, month_column, first_day
+            )
+        )
+
+    # --- a whole small table -----------------------------------------------------------------
+
+    def replace_table(self, table: Table, body: bytes, where: str) -> LoadStats:
+        """Replace the whole table with the CSV `body` (header line first) in one transaction."""
+        started = time.monotonic()
+        staging = self.ident(f"{table.name}_staging")
+        with self.connect() as conn, self.terminal_errors(where), conn.transaction():
+            self.ensure_schema(conn)
+            self.lock(conn, table.name, _WHOLE_TABLE)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({}{})").format(
+                    staging, column_definitions(table.columns), _primary_key(table.primary_key)
+                )
+            )
+            rows = self._copy(conn, staging, table.columns, [body], where)
+            if rows <= 0:
+                raise BadSourceFileError(f"{where} has no rows")
+            first_rows = self._preview(conn, staging, table.columns, sql.SQL(" ORDER BY 1"))
+            self._swap(conn, staging, table.name, where)
+        return LoadStats(table.name, rows, time.monotonic() - started, first_rows)
+
+    # --- a month of a mart -------------------------------------------------------------------
+
+    def replace_month_rows(
+        self,
+        table: Table,
+        month_column: str,
+        month: dt.date,
+        insert: sql.Composed,
+        params: dict,
+    ) -> LoadStats:
+        """Delete the month's rows and run `insert` (writing them again), in one transaction."""
+        started = time.monotonic()
+        target, month_id = self.ident(table.name), sql.Identifier(month_column)
+        where = f"{month:%Y-%m} ({self.schema}.{table.name})"
+        with self.connect() as conn, self.terminal_errors(where):
+            self.ensure(conn, table)
+            with conn.transaction():
+                self.lock(conn, table.name, month_slice(month))
+                delete = sql.SQL("DELETE FROM {} WHERE {} = %(month)s").format(target, month_id)
+                conn.execute(delete, {"month": month})
+                rows = conn.execute(insert, params).rowcount
+                order = sql.SQL(" WHERE {} = {} ORDER BY 2, 3").format(month_id, sql.Literal(month))
+                first_rows = self._preview(conn, target, table.columns, order)
+        return LoadStats(table.name, rows, time.monotonic() - started, first_rows)
+
+    # --- shared mechanics --------------------------------------------------------------------
+
+    def _copy(
+        self,
+        conn: psycopg.Connection,
+        staging: sql.Identifier,
+        columns: Iterable[Column],
+        chunks: Iterable[bytes],
+        where: str,
+    ) -> int:
+        """COPY CSV (header line first) into `columns`, in file order; map Postgres' refusals."""
+        statement = sql.SQL(
+            "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true)"
+        ).format(staging, column_list(tuple(columns)))
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for chunk in chunks:
+                        copy.write(chunk)
+                return cur.rowcount
+        except psycopg.errors.DataError as exc:
+            raise BadSourceFileError(
+                f"{where} has a row Postgres rejects: {_describe(exc)}; the previous rows are "
+                "unchanged"
+            ) from exc
+        except psycopg.errors.CheckViolation as exc:
+            if exc.diag.constraint_name != FINITE_NUMBERS:
+                raise
+            raise BadSourceFileError(
+                f"{where} has a NaN or infinite number, which no fare or distance can be: "
+                f"{_describe(exc)}; the previous rows are unchanged"
+            ) from exc
+        except psycopg.errors.IntegrityError as exc:
+            raise LoadRejectedError(
+                f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"
+            ) from exc
+
+    def _preview(
+        self,
+        conn: psycopg.Connection,
+        table: sql.Identifier,
+        columns: tuple[Column, ...],
+        order: sql.Composable = _NO_ORDER,
+    ) -> tuple[tuple, ...]:
+        query = sql.SQL("SELECT {} FROM {}{} LIMIT %s").format(column_list(columns), table, order)
+        return tuple(conn.execute(query, (PREVIEW_ROWS,)).fetchall())
+
+    def _swap(
+        self,
+        conn: psycopg.Connection,
+        staging: sql.Identifier,
+        final: str,
+        where: str,
+        attach: tuple[Table, dt.date] | None = None,
+    ) -> None:
+        """Drop the old table, rename staging into its place (and attach it as the month)."""
+        timeout = f"{int(self.lock_timeout_seconds * 1000)}ms"
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (timeout,))
+        parent = attach[0].name if attach else final
+        held = f"{self.schema}.{final}" + (f" or {self.schema}.{parent}" if attach else "")
+        try:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.ident(final)))
+            conn.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(final))
+            )
+            if attach:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                        self.ident(parent), self.ident(final), sql.Literal(attach[1])
+                    )
+                )
+        except psycopg.errors.LockNotAvailable as exc:
+            raise TransientError(
+                f"{where}: another session held {held} for more than"
+                f" {self.lock_timeout_seconds:g}s, so the swap gave up; the previous "
+                "rows are in place; retry when long-running queries on the table have finished"
+            ) from exc
+
+
+def _finite_numbers(columns: tuple[Column, ...]) -> sql.Composable:
+    """`, CONSTRAINT finite_numbers CHECK (...)`: no numeric column holds NaN or ±Infinity
+    (Postgres numeric accepts all three). NaN sorts above every number and Infinity equals
+    itself, so one comparison a column tells them from finite values; NULL passes."""
+    numeric = [c for c in columns if c.pg_type == "numeric"]
+    if not numeric:
+        return sql.SQL("")
+    return sql.SQL(", CONSTRAINT {} CHECK ({})").format(
+        sql.Identifier(FINITE_NUMBERS),
+        sql.SQL(" AND ").join(
+            sql.SQL("abs({}) < 'Infinity'").format(sql.Identifier(c.name)) for c in numeric
+        ),
+    )
+
+
+def _gate_rows(rows: int, expected: int, where: str) -> None:
+    if rows != expected:
+        raise LoadRejectedError(
+            f"{where}: staged {rows:,} rows but the lake manifest records {expected:,}; the "
+            "month was not replaced"
+        )
+
+
+def _primary_key(columns: tuple[str, ...]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("")
+    return sql.SQL(", PRIMARY KEY ({})").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+
+
+def _describe(exc: psycopg.Error) -> str:
+    """`<message> (COPY …, line N, column C: "…")`: the server's own pointer to the line."""
+    primary = exc.diag.message_primary or str(exc)
+    context = (exc.diag.context or "").strip().replace("\n", "; ")
+    return f"{primary} ({context})" if context else primary
