@@ -17,6 +17,11 @@ COPY taxi_assets ./taxi_assets
 # EXTRAS="[scale]" adds dagster-celery, s3fs and universal-pathlib (deploy/compose.scale.yaml).
 ARG EXTRAS=""
 RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}"
+# The dbt project (docs/dbt.md), parsed at build time so no container parses it at start-up;
+# owned by the runtime user, who writes dbt's target/ (artifacts of `dbt_cli` runs).
+COPY --chown=dagster taxi_dbt ./taxi_dbt
+ENV TAXI_DBT_PROJECT_DIR=/opt/dagster/app/taxi_dbt
+RUN python -m taxi_assets.dbt_project && chown -R dagster taxi_dbt
 # The Celery executor config that scale-out workers and runs share (docs/scale-out.md).
 COPY celery.yaml ./
 

@@ -1,13 +1,14 @@
 # One command each: `make main` (install the runtime, load 2021-01..2021-03, print the tables),
 # `make course` (the course's yellow, green and FHV months, docs/datasets.md),
 # `make test` (add the dev tools, run every test). Also: `make mirror` (offline months),
-# `make dev` (the UI), `make psql`, `make warehouse`, `make lint`, `make bench`, `make worker`.
+# `make dev` (the UI), `make psql`, `make warehouse`, `make lint`, `make bench`, `make worker`,
+# `make dbt ARGS="build --vars '{month: 2021-03}'"` (dbt's own CLI on the warehouse, docs/dbt.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install main course test dev lint bench home worker lock mirror psql warehouse
+.PHONY: install main course test dev lint bench home worker lock mirror psql warehouse dbt
 
 # Two installs into one venv, each remembered by its own stamp: `make main`, `make dev` and
 # `make mirror` need the runtime only; `make test`, `make lint` and `make install` (CI,
@@ -16,6 +17,7 @@ $(VENV)/.runtime-installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e . -c constraints.txt
+	$(BIN)/python -m taxi_assets.dbt_project  # the dbt manifest the definitions read (docs/dbt.md)
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.runtime-installed
@@ -80,6 +82,10 @@ dev: $(VENV)/.runtime-installed home
 # --lesson-reps 1" for a quick look.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The install also parses the dbt project (taxi_dbt/target/manifest.json) for the definitions.
+dbt: $(VENV)/.runtime-installed
+	$(BIN)/python -m taxi_assets.dbt_cli $(or $(ARGS),build)
 
 lint: install
 	$(BIN)/ruff check .

@@ -96,6 +96,13 @@ def load_step(target: Target, month: str | None = None, lake_dir: Path | None = 
     return {"seconds": figures["load_seconds"], **figures}
 
 
+def dbt_models(target: Target, reps: int) -> dict:
+    """(e) the month's dbt models, on the schema (c) loaded last (bench/dbt_models.py)."""
+    args = ["--month", target.month, "--mirror", target.mirror_url, "--pg", target.db_url]
+    args += ["--schema", LOAD_SCHEMA, "--yellow-rows", str(target.rows), "--reps", str(reps)]
+    return _python("bench.dbt_models", *args, timeout=3600)
+
+
 def job_env(target: Target, home: Path, lake: Path, schema: str) -> dict[str, str]:
     """Environment for the dagster CLI: its own DAGSTER_HOME, lake and schema; no .env reliance."""
     return {

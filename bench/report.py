@@ -73,6 +73,23 @@ def _backfill_lines(backfill: dict | None) -> list[str]:
     return lines
 
 
+def _dbt_lines(results: dict) -> list[str]:
+    dbt = results.get("dbt")
+    if not dbt:
+        return []
+    load = results["methods"].get("c", {}).get("median")
+    lines = [
+        f"(e) dbt models of the month (yellow {results['rows']:,}, green {dbt['green_rows']:,}, "
+        f"FHV {dbt['fhv_rows']:,} rows), beside its load (c) median {load} s:",
+        f"  dimensions (dim_zones, seed) {dbt['dimensions_step_seconds']} s",
+    ]
+    for n, build in enumerate(dbt["builds"], start=1):
+        kind = "first build" if n == 1 else "rebuild"
+        models = ", ".join(f"{k} {v}" for k, v in build["models"].items())
+        lines.append(f"  {kind}: step {build['step_seconds']} s (dbt per model, s: {models})")
+    return lines
+
+
 def render(results: dict) -> str:
     """The whole summary: context, methods, ratios, memory, backfill."""
     m = results["machine"]
@@ -90,6 +107,8 @@ def render(results: dict) -> str:
         *_step_lines(results["methods"]),
         "",
         *_ratio_lines(results["ratios"]),
+        "",
+        *_dbt_lines(results),
         "",
         *_memory_lines(results["memory"]),
         "",

@@ -23,6 +23,7 @@ from bench.stats import load_average, machine, memory_verdict, ratios, summary
 from bench.workspace import generate, publish, run_in_scratch, throwaway_database, warm_lake
 from taxi_testkit.generate import PUBLISHED_ROWS
 from taxi_testkit.mirror import serve_mirror
+from taxi_testkit.zones import write_zones
 
 _log = logging.getLogger("bench")
 MONTH = "2021-03"
@@ -76,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fraction of the real 2021-01..03 sizes for the backfill (0 skips)",
     )
     parser.add_argument("--backfill-reps", type=int, default=2, help="repetitions of each mode")
+    parser.add_argument(
+        "--dbt-reps",
+        type=int,
+        default=2,
+        help="builds of the month's dbt models after its load, (e) (0 skips)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -141,6 +148,16 @@ def measure_backfill(target: Target, args: argparse.Namespace, mirror: Path) -> 
     return {"rows": sizes, "modes": {mode: summary(r) for mode, r in modes.items()}}
 
 
+def measure_dbt(target: Target, args: argparse.Namespace, mirror: Path) -> dict | None:
+    """(e) the month's dbt models on the month (c) loaded last, beside its load time."""
+    if args.dbt_reps <= 0 or args.reps <= 0:  # (c) leaves the month it loaded
+        return None
+    write_zones(mirror)
+    figures = methods.dbt_models(target, args.dbt_reps)
+    _log.info(f"dbt models: {[b['step_seconds'] for b in figures['builds']]} s")
+    return figures
+
+
 def run(args: argparse.Namespace) -> dict:
     """Set up, measure everything, tear down; return the results."""
     mirror = args.workdir / "mirror"
@@ -169,6 +186,7 @@ def run(args: argparse.Namespace) -> dict:
             "methods": measure(target, args),
         }
         results["ratios"] = ratios(results["methods"])
+        results["dbt"] = measure_dbt(target, args, mirror)
         results["memory"] = measure_memory(target, args, mirror)
         results["backfill"] = measure_backfill(target, args, mirror)
         results["load_average_end"] = load_average()

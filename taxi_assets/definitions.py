@@ -3,6 +3,13 @@
 import dagster as dg
 
 from taxi_assets.assets import DATASET_ASSETS
+from taxi_assets.dbt_assets import (
+    analytics_automation_sensor,
+    analytics_monthly_job,
+    dbt_cli_resource,
+    taxi_dbt_dimensions,
+    taxi_dbt_monthly,
+)
 from taxi_assets.executor import default_executor
 from taxi_assets.jobs import JOBS, SCHEDULES
 from taxi_assets.marts import daily_borough_trips, marts_automation_sensor
@@ -22,10 +29,12 @@ defs = dg.Definitions(
         *(asset for dataset in DATASET_ASSETS for asset in (dataset.raw, dataset.warehouse)),
         taxi_zones,
         daily_borough_trips,
+        taxi_dbt_dimensions,
+        taxi_dbt_monthly,
     ],
-    jobs=JOBS,
+    jobs=[*JOBS, analytics_monthly_job],
     schedules=SCHEDULES,
-    sensors=[marts_automation_sensor],
+    sensors=[marts_automation_sensor, analytics_automation_sensor],
     # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).
     executor=default_executor() or DEFAULT_EXECUTOR,
     resources={
@@ -33,5 +42,6 @@ defs = dg.Definitions(
         "lake": DataLake(),
         "warehouse": WarehouseResource(postgres=postgres),
         "postgres": postgres,
+        "dbt": dbt_cli_resource(),
     },
 )

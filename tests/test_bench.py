@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Two runs of the bench, each one part of it at a tiny size, so that side by side (xdist) they
 # take half the time: the four methods and the memory check; the backfill modes.
 TINY_METHODS = ["--reps", "1", "--lesson-reps", "1", "--memory-rows", "1000,2000"]
-TINY_BACKFILL = ["--reps", "0", "--lesson-reps", "0", "--memory-rows", ""]
+TINY_METHODS += ["--dbt-reps", "1"]  # and the dbt models of the month (c) loaded
+TINY_BACKFILL = ["--reps", "0", "--lesson-reps", "0", "--memory-rows", "", "--dbt-reps", "0"]
 
 
 def bench_databases() -> set[str]:
@@ -67,6 +68,7 @@ def test_bench_measures_every_method_and_reports_ratios(tmp_path: Path) -> None:
     assert shown["yellow_taxi"]["dagster/row_count"] == 2000
     assert {"download_seconds", "download_mb_per_second"} <= set(shown["raw_csv"])
     assert set(bench_results["memory"]["months"]) == {"2020-04", "2019-01"}
+    assert set(bench_results["dbt"]["builds"][0]["models"]) >= {"fct_trips", "stg_yellow_tripdata"}
 
 
 @pytest.mark.slow
