@@ -18,7 +18,7 @@ import dagster as dg
 import psycopg
 
 from taxi_assets.dbt_assets import dbt_cli_resource, taxi_dbt_dimensions, taxi_dbt_monthly
-from taxi_assets.resources import PostgresResource, TaxiSource
+from taxi_assets.resources import PostgresResource, TaxiSource, WarehouseResource
 from taxi_assets.zones import taxi_zones
 from taxi_testkit import trip_tables
 
@@ -48,6 +48,7 @@ def measure(month: str, mirror_url: str, pg_url: str, schema: str, rows: int, re
     green_rows, fhv_rows = round(rows * GREEN_PER_YELLOW), round(rows * FHV_PER_YELLOW)
     postgres = PostgresResource(url=pg_url, schema_name=schema)
     resources = {"source": TaxiSource(base_url=mirror_url), "postgres": postgres}
+    resources["warehouse"] = WarehouseResource(postgres=postgres)  # taxi_zones writes through it
     resources["dbt"] = dbt_cli_resource()
     first = dt.datetime.strptime(month, "%Y-%m").date()
     with psycopg.connect(pg_url, autocommit=True) as conn:

@@ -9,12 +9,7 @@ database on the server given by --pg, and writes every figure as JSON (--out).
 
 import argparse
 import datetime as dt
-import json
 import logging
-import shutil
-import signal
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +20,7 @@ from bench.backfill import backfill
 from bench.methods import Target
 from bench.report import render
 from bench.stats import load_average, machine, memory_verdict, ratios, summary
-from bench.workspace import generate, throwaway_database, warm_lake
+from bench.workspace import generate, publish, run_in_scratch, throwaway_database, warm_lake
 from taxi_testkit.generate import PUBLISHED_ROWS
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones
@@ -202,20 +197,6 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     _log.setLevel(logging.INFO)
-    # Stopped by SIGTERM or Ctrl-C (also when started in the background), the bench still
-    # drops its database and removes its scratch folder on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parse_args(argv)
-    own_workdir = args.workdir is None
-    args.workdir = Path(tempfile.mkdtemp(prefix="taxi_bench_")) if own_workdir else args.workdir
-    try:
-        results = run(args)
-    finally:
-        if own_workdir:
-            shutil.rmtree(args.workdir, ignore_errors=True)
-    out = args.out or Path(__file__).parent / "results" / f"bench-{results['started_utc']}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(render(results))
-    print(f"\nJSON: {out}")
+    results = run_in_scratch(run, args)
+    publish(results, render(results), args.out, "bench")

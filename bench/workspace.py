@@ -1,10 +1,16 @@
 """The bench's throwaway parts: a database created and dropped, generated months, a warm lake."""
 
+import argparse
 import contextlib
 import datetime as dt
+import json
 import logging
+import shutil
+import signal
+import sys
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -76,3 +82,30 @@ def warm_lake(mirror_url: str, lake_dir: Path, month: str, spec: DatasetSpec = Y
     lake = DataLake(root=str(lake_dir)).lake()
     fetch_month(spec, month, TaxiSource(base_url=mirror_url), lake, _log)
     return Path(lake.path_for(spec, dt.datetime.strptime(month, "%Y-%m").date()))
+
+
+def run_in_scratch(run: Callable[[argparse.Namespace], dict], args: argparse.Namespace) -> dict:
+    """`run(args)` with `args.workdir` a scratch folder (a temp one, removed after, if unset).
+
+    Stopped by SIGTERM or Ctrl-C (also when started in the background), the bench still drops
+    its database and removes its scratch folder on the way out.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    own_workdir = args.workdir is None
+    args.workdir = Path(tempfile.mkdtemp(prefix="taxi_bench_")) if own_workdir else args.workdir
+    try:
+        return run(args)
+    finally:
+        if own_workdir:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+def publish(results: dict, text: str, out: Path | None, name: str) -> None:
+    """Write the results as JSON (`out`, else bench/results/<name>-<start>.json); print `text`."""
+    started = results["started_utc"]
+    out = out or Path(__file__).parent / "results" / f"{name}-{started}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(text)  # noqa: T201 - the bench reports to stdout
+    print(f"\nJSON: {out}")  # noqa: T201

@@ -11,16 +11,20 @@ make Dagster record every month a second time at the end), so assets downstream 
 same ranged run are skipped and follow through declarative automation instead.
 """
 
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dagster as dg
 
-from taxi_assets.checks import check_specs, evaluate, evaluation
+from taxi_assets.checks import Outcome, check_specs, evaluate, evaluations
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
+from taxi_assets.mechanics.month_runner import Lane, run_months
 from taxi_assets.mechanics.progress import Progress, counting_lines
 from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.metadata import lake_file_metadata, load_metadata
@@ -29,6 +33,9 @@ from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.schema import MONTH_COLUMN, dagster_column_schema
 
 WAREHOUSE_POOL = "taxi_warehouse"
+# Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
+# threads keep both cores of a small machine busy; the mirror sees at most two requests per run.
+DOWNLOADS_AT_ONCE = 2
 
 # One run can carry a range of months (`asset materialize --partition-range`).
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
@@ -72,16 +79,29 @@ def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.Asse
     def _raw(
         context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
     ) -> dg.MaterializeResult:
-        for key in context.partition_keys:
-            metadata = fetch_month(spec, key, source, lake.lake(), context.log)
+        months_lake = lake.lake()
+
+        def fetch(key: str, lane: Lane) -> dict:
+            return fetch_month(spec, key, source, months_lake, lane.log, lane.cancelled)
+
+        keys = context.partition_keys
+        for key, metadata in run_months(keys, fetch, DOWNLOADS_AT_ONCE, context.log):
             context.add_asset_metadata(metadata, partition_key=key)
         return dg.MaterializeResult()  # one record per month, each with its own metadata
 
     return _raw
 
 
-def fetch_month(spec: DatasetSpec, key: str, source: TaxiSource, lake: Lake, log) -> dict:
-    """Ask the lake for a verified copy; else fetch the file and hand its stream to the lake."""
+def fetch_month(
+    spec: DatasetSpec,
+    key: str,
+    source: TaxiSource,
+    lake: Lake,
+    log: logging.Logger,
+    stop: threading.Event | None = None,
+) -> dict:
+    """Ask the lake for a verified copy; else fetch the file and hand its stream to the lake
+    (which gives up, leaving only a temporary, once `stop` is set: the run was interrupted)."""
     month, started = parse_month(key), time.monotonic()
     lake_file = lake.verified(spec, month)
     reused = lake_file is not None
@@ -90,8 +110,14 @@ def fetch_month(spec: DatasetSpec, key: str, source: TaxiSource, lake: Lake, log
     else:
         url = source.url_for(spec.relative_path(month))
         progress = Progress(log, f"{key} download")
+
+        def report(done_bytes: int) -> None:
+            if stop is not None and stop.is_set():
+                raise InterruptedError(f"{key}: the run was interrupted during the download")
+            progress.update(done_bytes)
+
         lake_file = source.fetch(
-            url, key, lambda chunks: lake.store(spec, month, url, chunks, progress.update), log
+            url, key, lambda chunks: lake.store(spec, month, url, chunks, report), log
         )
     return lake_file_metadata(lake_file, reused, time.monotonic() - started)
 
@@ -130,18 +156,30 @@ def warehouse_asset(
         writer, months_lake = warehouse.writer(), lake.lake()
         keys, loading = context.partition_keys, key in context.selected_asset_keys
         selected = {k.name for k in context.selected_asset_check_keys}
-        for month_key in keys:
+
+        def load_and_check(month_key: str, lane: Lane) -> tuple[dict | None, list[Outcome]]:
+            """In a thread of its own: the month's load (if selected), then its checks' SQL."""
+            metadata = None
             if loading:
-                metadata = load_month(spec, writer, months_lake, month_key, context.log)
-                if len(keys) == 1:
-                    yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-                else:
-                    yield dg.AssetMaterialization(key, partition=month_key, metadata=metadata)
-            with writer.connect() as conn:
+                metadata = load_month(spec, writer, months_lake, month_key, lane)
+            duplicates = metadata[DUPLICATE_ROWS] if metadata else None
+            with writer.connect() as conn, lane.cancellable(conn):
                 month = parse_month(month_key)
-                outcomes = list(evaluate(conn, writer.schema, spec, month, months_lake, selected))
-            for outcome in outcomes:
-                yield evaluation(context.instance, key, month_key, outcome)
+                outcomes = evaluate(
+                    conn, writer.schema, spec, month, months_lake, selected, duplicates
+                )
+                return metadata, list(outcomes)
+
+        # Up to `load_slots` months side by side; each is recorded here, in the step's thread,
+        # the moment it commits (month_runner.py).
+        for month_key, (metadata, outcomes) in run_months(
+            keys, load_and_check, writer.load_slots, context.log
+        ):
+            if metadata is not None and len(keys) == 1:
+                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+            elif metadata is not None:
+                yield dg.AssetMaterialization(key, partition=month_key, metadata=metadata)
+            yield from evaluations(context.instance, key, month_key, outcomes)
         for check_key in context.selected_asset_check_keys:  # lets downstream steps start
             yield dg.Output(
                 None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key)
@@ -150,26 +188,43 @@ def warehouse_asset(
     return _warehouse
 
 
-def load_month(spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, log) -> dict:
-    """Replace the month's child table with the lake file, streamed; its metadata."""
-    month = parse_month(key)
+def load_month(
+    spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, lane: Lane
+) -> dict:
+    """Replace the month's child table with the lake file, streamed; its metadata, with the
+    duplicate lines counted on the way (duplicates.py)."""
+    month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
+    counters: list[DuplicateLines] = []
 
-    def csv_chunks() -> Iterator[bytes]:
-        return counting_lines(lake.read(lake_file, spec.raw_asset), Progress(log, f"{key} load"))
+    def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
+        counters.append(DuplicateLines())
+        lines = lake.read(lake_file, spec.raw_asset)
+        progress = Progress(log, f"{key} load")
+        return counting_duplicates(counting_lines(lines, progress), counters[-1])
 
     try:
         stats = writer.replace_month(
-            trip_table(spec), month, csv_chunks, lake_file.rows, lake_file.where, log
+            trip_table(spec),
+            month,
+            csv_chunks,
+            lake_file.rows,
+            lake_file.where,
+            log,
+            lane.cancellable,
         )
+        duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
         aside = reject(lake_file)
         raise type(exc)(
             f"{exc}. The lake file was set aside as {aside.name}: the next run of "
             f"{spec.raw_asset} downloads the month again"
         ) from None
+    finally:
+        for counter in counters:
+            counter.close()
     log.info(
         f"{key}: {stats.rows:,} rows into {writer.schema}.{stats.table} in "
         f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"
     )
-    return load_metadata(spec, stats, writer.schema, lake_file)
+    return {**load_metadata(spec, stats, writer.schema, lake_file), DUPLICATE_ROWS: duplicates}

@@ -78,9 +78,10 @@ def evaluate(
     month: dt.date,
     lake: Lake,
     selected: set[str],
+    duplicates: int | None = None,
 ) -> Iterator[Outcome]:
-    """The selected checks' outcomes for one month."""
-    counts = q.month_counts(conn, schema, spec, month)
+    """The selected checks' outcomes for one month (`duplicates`: the load's own count)."""
+    counts = q.month_counts(conn, schema, spec, month, duplicates)
     columns = q.column_types(conn, schema, spec.child_table(month))
     thresholds = {rule.name: rule.threshold for rule in spec.warnings}
     for name in [*BLOCKING_CHECKS, *thresholds]:
@@ -134,8 +135,20 @@ def warning_outcome(month: dt.date, name: str, flagged: int, rows: int, limit: f
     return Outcome(name, share <= limit, text, metadata)
 
 
+def evaluations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str, outcomes: list[Outcome]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The month's outcomes as evaluations of its latest materialization (looked up once)."""
+    target = _latest_materialization(instance, asset_key, partition)
+    for outcome in outcomes:
+        yield evaluation(asset_key, partition, outcome, target)
+
+
 def evaluation(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str, outcome: Outcome
+    asset_key: dg.AssetKey,
+    partition: str,
+    outcome: Outcome,
+    target: AssetCheckEvaluationTargetMaterializationData | None,
 ) -> dg.AssetCheckEvaluation:
     """The outcome for one month: AssetCheckResult cannot name a month in a ranged run."""
     blocking = outcome.name in BLOCKING_CHECKS
@@ -148,7 +161,7 @@ def evaluation(
         description=outcome.description,
         blocking=blocking,
         partition=partition,
-        target_materialization_data=_latest_materialization(instance, asset_key, partition),
+        target_materialization_data=target,
     )
 
 

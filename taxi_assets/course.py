@@ -7,8 +7,9 @@ Yellow and green 2019-01..2020-12 and FHV 2019-01..2019-12, into the configured 
 (TAXI_PG_URL) or the embedded one. It first estimates the disk the missing months need and
 refuses when the lake's or the warehouse's disk cannot hold them; months already loaded and
 verified (their blocking checks pass) are skipped. Each dataset's missing months go to Dagster
-as `dagster asset materialize --partition-range` runs, recorded in the instance
-($DAGSTER_HOME). At the end it prints each dataset's total beside the course's published one.
+as `dagster asset materialize --partition-range` runs, the datasets side by side, recorded
+in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
+course's published one.
 """
 
 import argparse
@@ -17,9 +18,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 from psycopg import sql
 
 from taxi_assets.checks import row_count_outcome, schema_outcome
@@ -154,6 +157,31 @@ def materialize(part: Part, first: str, last: str) -> None:
         raise SystemExit(f"{part.spec.name} {first}..{last} failed: see the run log above")
 
 
+def prepare_instance() -> None:
+    """Create the instance's storage once, here: runs started side by side on a fresh
+    DAGSTER_HOME would each create its SQLite tables and collide (`table ... already exists`)."""
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+            instance.get_latest_materialization_event(dg.AssetKey("yellow_taxi"))
+            instance.all_instigator_state()
+
+
+def load_side_by_side(course: Sequence[Part], plan: dict[str, list[str]], at_once: int) -> None:
+    """Each dataset's runs in a process of its own, the datasets at once: one dataset's
+    downloads overlap another's loads, while the warehouse's load slots (TAXI_LOAD_SLOTS)
+    bound the month loads of all of them together. The first failure is raised once every
+    dataset's runs have ended, so what loaded stays loaded and recorded."""
+
+    def load(part: Part) -> None:
+        for first, last in spans(plan[part.spec.name], part.months):
+            materialize(part, first, last)
+
+    with ThreadPoolExecutor(max(1, at_once)) as pool:
+        for done in [pool.submit(load, part) for part in course]:
+            done.result()
+
+
 def total_rows(part: Part, writer: WarehouseWriter) -> int:
     """The part's rows in the warehouse, over its months."""
     query = sql.SQL("SELECT count(*) FROM {} WHERE file_month BETWEEN %s AND %s").format(
@@ -201,6 +229,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="append",
         help="load this instead of the course: NAME:FIRST..LAST=ROWS (repeatable)",
     )
+    parser.add_argument(
+        "--at-once",
+        type=int,
+        default=len(COURSE),
+        help="datasets loading at the same time (default: all %(default)s; 1: one after another)",
+    )
     args = parser.parse_args(argv)
     course = args.part or COURSE
     writer, lake = PostgresResource().writer(), DataLake().lake()
@@ -221,9 +255,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if not os.environ.get("DAGSTER_HOME"):
         print("DAGSTER_HOME is not set: the runs will not be recorded (`make course` sets it)")  # noqa: T201
-    for part in course:
-        for first, last in spans(plan[part.spec.name], part.months):
-            materialize(part, first, last)
+    prepare_instance()
+    load_side_by_side(course, plan, args.at_once)
     if not report(course, writer):
         raise SystemExit("the warehouse's totals differ from the course's")
 

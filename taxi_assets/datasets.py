@@ -62,7 +62,7 @@ def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
             "duplicates",
             (),
             0.005,
-            "Extra copies of exactly identical rows (kept, only reported).",
+            "Extra copies of exactly identical lines (kept, only reported).",
         ),
         WarningRule(
             "negative_passenger_counts",
@@ -212,7 +212,7 @@ FHV = DatasetSpec(
             "duplicates",
             (),
             0.05,
-            "Extra copies of exactly identical rows (kept, only reported).",
+            "Extra copies of exactly identical lines (kept, only reported).",
         ),
     ),
 )

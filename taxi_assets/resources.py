@@ -19,6 +19,7 @@ from taxi_assets.credentials import masked_url
 from taxi_assets.embedded import start_embedded_postgres
 from taxi_assets.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
+from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS
 from taxi_assets.mechanics.source import file_url, open_stream
 from taxi_assets.mechanics.writer import WarehouseWriter, retrying
 from taxi_assets.settings import (
@@ -215,10 +216,26 @@ class WarehouseResource(dg.ConfigurableResource):
         "out (each attempt reloads the whole month in one transaction).",
     )
     first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
+    load_slots: int | None = Field(
+        default=None,
+        description="Month loads at once into the warehouse schema, across all runs, and months "
+        f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
+    )
 
     def writer(self) -> WarehouseWriter:
         return self.postgres.writer(
             lock_timeout_seconds=self.lock_timeout_seconds,
             load_attempts=self.load_attempts,
             first_backoff_seconds=self.first_backoff_seconds,
+            load_slots=self.slots(),
         )
+
+    def slots(self) -> int:
+        """The load-slot count in force (at least 1)."""
+        if self.load_slots is not None:
+            return max(1, self.load_slots)
+        value = setting(None, "TAXI_LOAD_SLOTS", str(DEFAULT_LOAD_SLOTS))
+        try:
+            return max(1, int(value or DEFAULT_LOAD_SLOTS))
+        except ValueError:
+            raise TaxiError(f"TAXI_LOAD_SLOTS={value!r} is not a whole number") from None

@@ -34,19 +34,25 @@ def run_bench(tmp_path: Path, part: list[str], backfill_scale: str) -> dict:
     out = tmp_path / "bench.json"
     args = [*part, "--rows", "2000", "--backfill-scale", backfill_scale, "--backfill-reps", "1"]
     args += ["--pg", server, "--out", str(out), "--workdir", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_module("bench", args)
     results = json.loads(out.read_text())
     assert results["database"].startswith("taxi_bench_")
     assert results["database"] not in bench_databases()  # the throwaway database is gone
     return results
+
+
+def run_module(module: str, args: list[str]) -> str:
+    """`python -m <module> args` from the repository root; its stdout once it succeeded."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 @pytest.mark.slow
@@ -89,3 +95,18 @@ def test_raw_csv_records_download_then_verify_time(resources: dict) -> None:
 
 def test_steps_of_a_run_share_the_run_process() -> None:
     assert defs.resolve_job_def("yellow_taxi_job").executor_def.name == "in_process"
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_the_scale_bench_loads_the_course_set_beside_psql(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    args = ["--scale", "0.0002", "--pg", TEST_PG_URL, "--out", str(out), "--workdir", str(tmp_path)]
+    printed = run_module("bench.scale", args)
+    results = json.loads(out.read_text())
+    assert results["warehouse"]["rows"] == results["rows"] and results["months"] == 60
+    assert set(results["rows"]) == {"yellow", "green", "fhv"}
+    assert results["one_stream"]["seconds"] > 0 and results["two_streams"]["seconds"] > 0
+    assert results["course"]["peak_process_rss_mb"] > results["import_footprint_mb"] / 2
+    assert "ratios: course / one stream" in printed
+    assert results["database"] not in bench_databases()  # the throwaway database is gone

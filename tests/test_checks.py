@@ -147,3 +147,17 @@ def test_a_ranged_run_checks_each_month_on_its_own(resources: dict) -> None:
         row_count = found[(ROW_COUNT_CHECK, month)]
         assert row_count.passed and row_count.metadata["warehouse_rows"].value == MONTH_ROWS[month]
     assert len(found) == 2 * len(list(yellow_taxi.check_specs))
+
+
+def test_checks_run_on_their_own_count_duplicates_as_the_load_did(
+    resources: dict, tmp_path: Path
+) -> None:
+    dg.materialize([raw_csv], partition_key="2021-03", resources=resources)
+    lines = lines_of(resources, "2021-03")
+    lines[101:131] = [lines[100]] * 30
+    serve_crafted(resources, tmp_path, "2021-03", lines)
+    loaded = load_and_check(resources, "2021-03")["duplicate_rows"]
+    alone = evaluations(run_checks_only(resources, "2021-03"))[("duplicate_rows", "2021-03")]
+    expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")
+    assert loaded.metadata["flagged_rows"].value == expected["duplicate_rows"] >= 30
+    assert alone.metadata["flagged_rows"].value == expected["duplicate_rows"]

@@ -61,3 +61,12 @@ def test_a_load_the_disk_cannot_hold_is_refused_before_anything_runs(cli_env: di
     done = course(cli_env, "--part", "yellow:2021-01..2021-03=99000000000000")
     assert done.returncode != 0 and "refusing to start: the load needs about" in done.stderr
     assert runs(cli_env) == 0
+
+
+def test_the_datasets_load_side_by_side(cli_env: dict) -> None:
+    done = course(cli_env, *SMALL_COURSE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        windows = [(r.start_time, r.end_time) for r in instance.get_run_records()]
+    assert len(windows) == 2
+    assert max(start for start, _ in windows) < min(end for _, end in windows)  # overlapping

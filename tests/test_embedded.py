@@ -28,3 +28,17 @@ def test_a_month_loads_into_the_embedded_server(
         count = conn.execute("SELECT count(1) FROM yellow_taxi_2021_01").fetchone()
     assert count == (MONTH_ROWS["2021-01"],)
     assert (embedded_dir / "PG_VERSION").is_file()
+
+
+def test_the_embedded_server_is_set_up_for_bulk_loads(
+    embedded_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(embedded_dir))
+    with PostgresResource().connect() as conn:
+        settings = dict(
+            conn.execute(
+                "SELECT name, CASE WHEN pending_restart THEN 'after restart' ELSE setting END "
+                "FROM pg_settings WHERE name IN ('max_wal_size', 'wal_level')"
+            ).fetchall()
+        )
+    assert settings == {"max_wal_size": "4096", "wal_level": "minimal"}  # MB; no restart left

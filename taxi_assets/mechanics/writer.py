@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import psycopg
@@ -24,6 +25,7 @@ from psycopg import sql
 
 from taxi_assets.credentials import masked_url, redact
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
+from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS, load_slot
 from taxi_assets.schema import Column, column_definitions, column_list
 
 PREVIEW_ROWS = 5
@@ -89,6 +91,7 @@ class WarehouseWriter:
     lock_timeout_seconds: float = 10.0
     load_attempts: int = 3
     first_backoff_seconds: float = 1.0
+    load_slots: int = DEFAULT_LOAD_SLOTS  # month loads at once into this schema, all runs together
 
     @property
     def display_url(self) -> str:
@@ -198,11 +201,14 @@ class WarehouseWriter:
         expected_rows: int,
         where: str,
         log: logging.Logger = _LOG,
+        hold: Callable[[psycopg.Connection], AbstractContextManager] = contextlib.nullcontext,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
-        backoff, `csv_chunks` called afresh each time.
+        backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
+        load slots (load_slots.py); `hold(conn)` wraps its connection's use (a ranged step
+        cancels it there when the run is interrupted).
         """
         transient = (TransientError, psycopg.OperationalError)
         try:
@@ -214,7 +220,7 @@ class WarehouseWriter:
                         number = attempt.retry_state.attempt_number
                         log.warning(f"{month:%Y-%m}: load attempt {number}")
                     return self._replace_month_once(
-                        table, month, csv_chunks(), expected_rows, where
+                        table, month, csv_chunks(), expected_rows, where, log, hold
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -234,11 +240,22 @@ class WarehouseWriter:
         chunks: Iterable[bytes],
         expected_rows: int,
         where: str,
+        log: logging.Logger,
+        hold: Callable[[psycopg.Connection], AbstractContextManager],
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
         staging = self.ident(f"{child}_staging")
-        with self.connect() as conn, self.terminal_errors(where):
+
+        def waiting(slots: int) -> None:
+            log.info(f"{month:%Y-%m}: waiting for a load slot (all {slots} are in use)")
+
+        with (
+            self.connect() as conn,
+            self.terminal_errors(where),
+            hold(conn),
+            load_slot(conn, self.schema, self.load_slots, waiting),
+        ):
             self.ensure(conn, table)
             with conn.transaction():
                 self.lock(conn, table.name, month_slice(month))
@@ -379,6 +396,12 @@ class WarehouseWriter:
         parent = attach[0].name if attach else final
         held = f"{self.schema}.{final}" + (f" or {self.schema}.{parent}" if attach else "")
         try:
+            if attach and self.exists(conn, final):
+                # The old child first, on its own: DROP locks the parent before the child, and
+                # a swap queued there behind a long reader of this month would hold every other
+                # month's swap.
+                lock = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE")
+                conn.execute(lock.format(self.ident(final)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self.ident(final)))
             conn.execute(
                 sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(final))

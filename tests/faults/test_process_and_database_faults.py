@@ -167,7 +167,7 @@ def test_a_terminated_run_is_canceled_and_leaves_no_session_holding_locks(
 ) -> None:
     home = Path(cli_env["DAGSTER_HOME"])
     run = start({**cli_env, "TAXI_LAKE_DIR": str(tmp_path / "lake2")}, MONTH, tmp_path / "run")
-    wait_for(lambda: waiting_on_lock(pg_schema, "DROP TABLE"), "the swap to wait for the reader")
+    wait_for(lambda: waiting_on_lock(pg_schema, "LOCK TABLE"), "the swap to wait for the reader")
     terminate_like_the_ui(home, run)
     assert run.wait(timeout=60) != 0
     wait_for(lambda: not other_sessions(pg_schema, reader), "the run's session to end")
@@ -201,7 +201,7 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
     second = {**patient, "lake": DataLake(root=str(tmp_path / "lake2"))}
     with ThreadPoolExecutor(2) as pool, releasing(reader):
         first_run = pool.submit(run_month, patient)
-        holder = wait_for(lambda: waiting_on_lock(pg_schema, "DROP TABLE"), "run 1 at the swap")
+        holder = wait_for(lambda: waiting_on_lock(pg_schema, "LOCK TABLE"), "run 1 at the swap")
         second_run = pool.submit(run_month, second)
         wait_for(lambda: advisory_waiters_behind(holder[0][0]), "run 2 waiting for run 1")
     assert first_run.result().success and second_run.result().success
@@ -309,7 +309,7 @@ def _waiting_at_swap(url: str) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'DROP TABLE%%'"
+            "AND query LIKE 'LOCK TABLE%%'"
         ).fetchall()
 
 

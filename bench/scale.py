@@ -1,0 +1,216 @@
+"""The course's whole warehouse, scaled: our one command beside `psql \\copy` on the same files.
+
+    python -m bench.scale --scale 0.05          # about 8 million rows
+    python -m bench.scale --scale 0.001 --datasets yellow
+
+Generates the course's set (bench/course_set.py) at `--scale` of its real month sizes, serves it
+from a loopback mirror, loads it with the load command into a fresh database, and in the same
+run on the same files measures the sum of one-stream `gunzip -c | psql \\copy` loads and a
+two-stream run. Prints wall time, rows/s, peak memory of the loading process tree, the
+database size, where the time went, and the ratios; writes every figure as JSON (--out).
+"""
+
+import argparse
+import datetime as dt
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from bench import copy_streams
+from bench.course_set import FULL_SIZES, QUARTER_SIZES, scaled_sizes, write_set
+from bench.methods import REPO, dagster_home
+from bench.stats import load_average
+from bench.time_spent import where_the_time_went
+from bench.tree_memory import run_measured
+from bench.workspace import publish, run_in_scratch
+from taxi_assets.course import COURSE
+from taxi_assets.credentials import masked_url
+from taxi_assets.embedded import start_embedded_postgres
+from taxi_testkit.cluster import throwaway_database
+from taxi_testkit.mirror import serve_mirror
+from taxi_testkit.zones import write_zones
+
+_log = logging.getLogger("bench.scale")
+PARENTS = {"yellow": "yellow_taxi", "green": "green_taxi", "fhv": "fhv_taxi"}
+
+
+TARGETS = {"course": "target <= 0.8 at scale 1.0", "2021q1": "target <= 1.2 at scale 1.0"}
+
+
+def quarter_command(sizes: dict[str, dict[str, int]]) -> list[str]:
+    """2021-01..2021-03 of yellow as one `dagster asset materialize --partition-range` run."""
+    first, *_, last = sizes["yellow"]
+    return [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m",
+            "taxi_assets", "--select", "raw_csv,yellow_taxi", "--partition-range",
+            f"{first}...{last}"]  # fmt: skip
+
+
+# The one seam for the load: the command a user types, told the scaled totals to compare with.
+def load_command(rows: dict[str, int], at_once: int | None = None) -> list[str]:
+    parts = [
+        f"--part={part.spec.name}:{part.first}..{part.last}={rows[part.spec.name]}"
+        for part in COURSE
+        if part.spec.name in rows
+    ]
+    options = [f"--at-once={at_once}"] if at_once else []
+    return [sys.executable, "-m", "taxi_assets.course", *parts, *options]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.01, help="share of the real sizes")
+    parser.add_argument(
+        "--datasets", default="yellow,green,fhv", help="comma-separated (%(default)s)"
+    )
+    parser.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="admin URL of the server for the fresh database, or `embedded` for the project's "
+        "embedded server (as a user without TAXI_PG_URL gets it) in the scratch folder "
+        "(%(default)s)",
+    )
+    parser.add_argument(
+        "--set",
+        choices=("course", "2021q1"),
+        default="course",
+        help="the course's set through the course command, or yellow 2021-01..03 as one "
+        "`asset materialize --partition-range` run (%(default)s)",
+    )
+    parser.add_argument(
+        "--at-once", type=int, default=None, help="datasets at once (the course's default: all)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON results")
+    parser.add_argument("--workdir", type=Path, default=None, help="scratch (default: temp)")
+    args = parser.parse_args(argv)
+    args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    return args
+
+
+def import_footprint_mb() -> float:
+    """Resident memory of a Python that has imported the code location, as a run has."""
+    probe = "import taxi_assets.definitions, resource; print(open('/proc/self/status').read())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    rss = next(line for line in done.stdout.splitlines() if line.startswith("VmRSS:"))
+    return round(int(rss.split()[1]) / 1024, 1)
+
+
+def warehouse_facts(db_url: str, datasets: list[str]) -> dict:
+    """Rows per parent table and the database's size on disk."""
+    with psycopg.connect(db_url) as conn:
+        rows = {
+            name: conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(PARENTS[name]))
+            ).fetchone()[0]  # type: ignore[index]
+            for name in datasets
+        }
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+    return {"rows": rows, "database_bytes": size}
+
+
+def measure_copy(db_url: str, files: dict, datasets: list[str], streams: int) -> dict:
+    schema = f"copy_{streams}_stream"
+    copy_streams.create_tables(db_url, schema, datasets)
+    load = load_average()
+    targets = copy_streams.copy_files(files, schema)
+    run = copy_streams.one_stream if streams == 1 else copy_streams.two_streams
+    seconds = run(db_url, targets)
+    copy_streams.drop_schema(db_url, schema)
+    return {"seconds": round(seconds, 2), "load_average_before": load}
+
+
+def measure_course(db_url: str, mirror_url: str, workdir: Path, command: list[str]) -> dict:
+    home = dagster_home(workdir, (REPO / "dagster.yaml").read_text())
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TAXI_SOURCE_URL": mirror_url,
+        "TAXI_LAKE_DIR": str(workdir / "lake"),
+        "TAXI_PG_URL": db_url,
+        "TAXI_PG_SCHEMA": "public",
+    }
+    load = load_average()
+    figures = run_measured(command, env, str(REPO))
+    if figures["returncode"] != 0:
+        raise RuntimeError(f"the load command failed:\n{figures['output_tail']}")
+    return {**figures, "load_average_before": load, "time": where_the_time_went(home)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    full = QUARTER_SIZES if args.set == "2021q1" else FULL_SIZES
+    sizes = scaled_sizes(args.scale, args.datasets, full)
+    args.datasets = list(sizes)
+    mirror = args.workdir / "mirror"
+    _log.info(f"generating {sum(sum(m.values()) for m in sizes.values()):,} rows")
+    files = write_set(sizes, mirror)
+    write_zones(mirror)
+    results: dict = {
+        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "set": args.set,
+        "scale": args.scale,
+        "datasets": args.datasets,
+        "rows": {name: sum(m.values()) for name, m in sizes.items()},
+        "months": sum(len(m) for m in sizes.values()),
+        "import_footprint_mb": import_footprint_mb(),
+    }
+    server = args.pg
+    if server == "embedded":
+        server = start_embedded_postgres(args.workdir / "pgdata")
+    results["server"] = masked_url(server)
+    with throwaway_database(server, "taxi_bench") as db_url, serve_mirror(mirror) as url:
+        results["database"] = make_url(db_url).database  # throwaway, dropped at the end
+        results["one_stream"] = measure_copy(db_url, files, args.datasets, 1)
+        _log.info(f"one stream: {results['one_stream']}")
+        command = (
+            quarter_command(sizes)
+            if args.set == "2021q1"
+            else load_command(results["rows"], args.at_once)
+        )
+        results["course"] = measure_course(db_url, url, args.workdir, command)
+        _log.info(f"course command: {results['course']['seconds']} s")
+        results["warehouse"] = warehouse_facts(db_url, args.datasets)
+        results["two_streams"] = measure_copy(db_url, files, args.datasets, 2)
+    results["load_average_end"] = load_average()
+    if results["warehouse"]["rows"] != results["rows"]:
+        raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {results['rows']}")
+    return results
+
+
+def render(r: dict) -> str:
+    """The closing summary."""
+    total, course = sum(r["rows"].values()), r["course"]
+    one, two = r["one_stream"]["seconds"], r["two_streams"]["seconds"]
+    time_lines = [f"  {k}: {v}" for k, v in course["time"].items()]
+    return "\n".join([
+        f"scale {r['scale']}: {total:,} rows in {r['months']} months of {', '.join(r['datasets'])}",
+        f"course command: {course['seconds']:.1f} s, {total / course['seconds']:,.0f} rows/s "
+        f"(load average before {course['load_average_before']})",
+        f"  peak memory: tree {course['peak_tree_rss_mb']} MB, largest process "
+        f"{course['peak_process_rss_mb']} MB ({course['peak_process']}); a Python with the code "
+        f"location imported: {r['import_footprint_mb']} MB",
+        f"  database size: {r['warehouse']['database_bytes'] / 1e9:.2f} GB",
+        "  where the time went:", *time_lines,
+        f"psql \\copy, one stream (sum of loads): {one:.1f} s, {total / one:,.0f} rows/s "
+        f"(load average before {r['one_stream']['load_average_before']})",
+        f"psql \\copy, two streams: {two:.1f} s (load average before "
+        f"{r['two_streams']['load_average_before']})",
+        f"ratios: course / one stream {course['seconds'] / one:.2f} ({TARGETS[r['set']]}); "
+        f"course / two streams {course['seconds'] / two:.2f}; two / one {two / one:.2f}",
+        f"load average at the end: {r['load_average_end']}",
+    ])  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    results = run_in_scratch(run, args)
+    publish(results, render(results), args.out, "scale")
+
+
+if __name__ == "__main__":
+    main()

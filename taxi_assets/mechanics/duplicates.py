@@ -1,0 +1,78 @@
+"""Counting a month's duplicate lines while its CSV streams into COPY, at flat memory.
+
+Counting exactly identical rows in Postgres (`SELECT DISTINCT *`) scanned and hashed the whole
+month again after the load: 5.7 s for a 1.9-million-row month, more than half the load itself.
+The load already passes every decompressed byte through Python, so each data line's 64-bit hash
+is taken there (about 0.3 s of CPU per 1.9 million lines) and written to one of a few bucket
+files on disk; at the end each bucket is sorted and equal neighbours counted. Memory stays at one
+bucket's hashes (a sixteenth of a 23-million-row month is 12 MB), whatever the month's size.
+
+The count is exact up to 64-bit hash collisions: two different lines share a hash with
+probability about n**2 / 2**65 for n lines (1e-5 for 23 million). It counts identical *lines*:
+two lines that differ only in how a value is written (`2.1` and `2.10`) are different lines.
+"""
+
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+DUPLICATE_ROWS = "duplicate_rows"  # the metadata key, as the warning is named
+_BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
+
+
+class DuplicateLines:
+    """Feed a CSV's chunks in order (header first); `extra_copies()` is the duplicate count."""
+
+    def __init__(self, scratch: Path | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="taxi_dups_", dir=scratch)
+        self._buckets = [
+            open(Path(self._dir.name) / f"{b}.u64", "wb")  # noqa: SIM115 - closed in close()
+            for b in range(1 << _BUCKET_BITS)
+        ]
+        self._tail = b""
+        self._header_seen = False
+
+    def feed(self, chunk: bytes) -> None:
+        """Hash the complete lines of `chunk` (the last partial line waits for the next)."""
+        lines = (self._tail + chunk).split(b"\n")
+        self._tail = lines.pop()
+        if not self._header_seen and lines:
+            lines = lines[1:]
+            self._header_seen = True
+        self._store(lines)
+
+    def extra_copies(self) -> int:
+        """Lines that repeat an earlier line of the file, as `pandas.duplicated().sum()` counts."""
+        if self._tail:
+            self._store([self._tail] if self._header_seen else [])
+            self._tail = b""
+        extra = 0
+        for handle in self._buckets:
+            handle.close()
+            hashes = np.fromfile(handle.name, dtype=np.uint64)
+            hashes.sort()
+            extra += int(np.count_nonzero(hashes[1:] == hashes[:-1]))
+        return extra
+
+    def close(self) -> None:
+        for handle in self._buckets:
+            handle.close()
+        self._dir.cleanup()
+
+    def _store(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        # Python's own 64-bit string hash (SipHash, seeded per process: fine within one load).
+        hashes = np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)).view(np.uint64)
+        bucket = hashes >> np.uint64(64 - _BUCKET_BITS)
+        for b, handle in enumerate(self._buckets):
+            handle.write(hashes[bucket == b].tobytes())
+
+
+def counting_duplicates(chunks: Iterable[bytes], counter: DuplicateLines) -> Iterator[bytes]:
+    """Pass chunks through unchanged, feeding each to `counter`."""
+    for chunk in chunks:
+        counter.feed(chunk)
+        yield chunk
