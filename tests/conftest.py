@@ -17,6 +17,7 @@ import pytest
 from psycopg import sql
 
 from taxi_assets.datasets import FHV, GREEN
+from taxi_assets.dbt_assets import dbt_cli_resource
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.generate import write_month
@@ -117,6 +118,7 @@ def resources(mirror_url: str, lake_dir: Path, postgres: PostgresResource) -> di
         "lake": DataLake(root=str(lake_dir)),
         "warehouse": WarehouseResource(postgres=postgres),
         "postgres": postgres,
+        "dbt": dbt_cli_resource(),  # the Definitions' dbt assets need it, selected or not
     }
 
 
