@@ -81,13 +81,42 @@ def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
     )
 
 
-_SHARED_FARES = (
-    _money("fare_amount", "Time-and-distance fare in USD."),
-    _money("extra", "Rush-hour and overnight surcharges in USD."),
-    _money("mta_tax", "MTA tax in USD."),
-    _money("tip_amount", "Card tips in USD (cash tips are not recorded)."),
-    _money("tolls_amount", "Tolls paid in USD."),
-)
+# The columns yellow and green share, by name: each spec lists them in its own header's order.
+_TAXI_COLUMNS = {
+    column.name: column
+    for column in (
+        _int("passenger_count", "Passengers, entered by the driver."),
+        _money("trip_distance", "Trip distance in miles from the taximeter."),
+        _int("RatecodeID", "Final rate code (1 standard .. 6 group ride)."),
+        _text("store_and_fwd_flag", "Y if the trip was held in the vehicle first."),
+        _int("PULocationID", "Pickup TLC taxi zone."),
+        _int("DOLocationID", "Drop-off TLC taxi zone."),
+        _int("payment_type", "1 card, 2 cash, 3 no charge, 4 dispute ..."),
+        _money("fare_amount", "Time-and-distance fare in USD."),
+        _money("extra", "Rush-hour and overnight surcharges in USD."),
+        _money("mta_tax", "MTA tax in USD."),
+        _money("tip_amount", "Card tips in USD (cash tips are not recorded)."),
+        _money("tolls_amount", "Tolls paid in USD."),
+        _money("improvement_surcharge", "Improvement surcharge in USD."),
+        _money("total_amount", "Total charged, cash tips excluded."),
+        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+    )
+}
+
+
+def _taxi(*names: str) -> tuple[Column, ...]:
+    return tuple(_TAXI_COLUMNS[name] for name in names)
+
+
+def _meter_times(prefix: str) -> tuple[Column, ...]:
+    """The pickup and drop-off timestamps, spelled with the provider's prefix (tpep, lpep)."""
+    return (
+        _time(f"{prefix}_pickup_datetime", "Meter engaged, naive New York local time."),
+        _time(f"{prefix}_dropoff_datetime", "Meter disengaged, naive New York local time."),
+    )
+
+
+_FARES = ("fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount")
 
 YELLOW = DatasetSpec(
     name="yellow",
@@ -96,19 +125,10 @@ YELLOW = DatasetSpec(
     raw_asset="raw_csv",
     columns=(
         _int("VendorID", "TPEP provider (1 Creative Mobile, 2 VeriFone)."),
-        _time("tpep_pickup_datetime", "Meter engaged, naive New York local time."),
-        _time("tpep_dropoff_datetime", "Meter disengaged, naive New York local time."),
-        _int("passenger_count", "Passengers, entered by the driver."),
-        _money("trip_distance", "Trip distance in miles from the taximeter."),
-        _int("RatecodeID", "Final rate code (1 standard .. 6 group ride)."),
-        _text("store_and_fwd_flag", "Y if the trip was held in the vehicle first."),
-        _int("PULocationID", "Pickup TLC taxi zone."),
-        _int("DOLocationID", "Drop-off TLC taxi zone."),
-        _int("payment_type", "1 card, 2 cash, 3 no charge, 4 dispute ..."),
-        *_SHARED_FARES,
-        _money("improvement_surcharge", "Improvement surcharge in USD."),
-        _money("total_amount", "Total charged, cash tips excluded."),
-        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+        *_meter_times("tpep"),
+        *_taxi("passenger_count", "trip_distance", "RatecodeID", "store_and_fwd_flag"),
+        *_taxi("PULocationID", "DOLocationID", "payment_type", *_FARES),
+        *_taxi("improvement_surcharge", "total_amount", "congestion_surcharge"),
     ),
     warnings=_trip_warnings("tpep_pickup_datetime", "tpep_dropoff_datetime"),
 )
@@ -120,21 +140,13 @@ GREEN = DatasetSpec(
     raw_asset="green_raw_csv",
     columns=(
         _int("VendorID", "LPEP provider (1 Creative Mobile, 2 VeriFone)."),
-        _time("lpep_pickup_datetime", "Meter engaged, naive New York local time."),
-        _time("lpep_dropoff_datetime", "Meter disengaged, naive New York local time."),
-        _text("store_and_fwd_flag", "Y if the trip was held in the vehicle first."),
-        _int("RatecodeID", "Final rate code (1 standard .. 6 group ride)."),
-        _int("PULocationID", "Pickup TLC taxi zone."),
-        _int("DOLocationID", "Drop-off TLC taxi zone."),
-        _int("passenger_count", "Passengers, entered by the driver."),
-        _money("trip_distance", "Trip distance in miles from the taximeter."),
-        *_SHARED_FARES,
+        *_meter_times("lpep"),
+        *_taxi("store_and_fwd_flag", "RatecodeID", "PULocationID", "DOLocationID"),
+        *_taxi("passenger_count", "trip_distance", *_FARES),
         _money("ehail_fee", "E-hail fee in USD (nearly always empty)."),
-        _money("improvement_surcharge", "Improvement surcharge in USD."),
-        _money("total_amount", "Total charged, cash tips excluded."),
-        _int("payment_type", "1 card, 2 cash, 3 no charge, 4 dispute ..."),
+        *_taxi("improvement_surcharge", "total_amount", "payment_type"),
         _int("trip_type", "1 street hail, 2 dispatch."),
-        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+        *_taxi("congestion_surcharge"),
     ),
     warnings=_trip_warnings("lpep_pickup_datetime", "lpep_dropoff_datetime"),
 )
