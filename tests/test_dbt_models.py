@@ -12,7 +12,7 @@ import pytest
 
 from taxi_assets.errors import TransientError
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
-from tests.conftest import TEST_PG_URL, throwaway_schema
+from tests.conftest import TEST_PG_URL, failure_message, throwaway_schema
 from tests.dbt_warehouse import (
     DBT_MODELS,
     build_dimensions,
@@ -84,7 +84,7 @@ def test_a_month_keeps_what_staging_kept_and_the_mart_adds_up(built: dict):
 
 def test_a_month_missing_from_the_warehouse_is_named(built: dict):
     result = build_month(built["resources"], "2021-01", raise_on_error=False)
-    error = str(result.get_step_failure_events()[0].step_failure_data.error)
+    error = failure_message(result)
     assert "the warehouse has no yellow_taxi rows for 2021-01" in error
     assert "materialize yellow_taxi for 2021-01 first" in error
 

@@ -36,17 +36,6 @@ def materialize(
     )
 
 
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The error text of the run's first failed step."""
-    failures = result.get_step_failure_events()
-    assert failures, "the run was expected to fail"
-    error, messages = failures[0].step_failure_data.error, []
-    while error is not None:  # the messages of the error and its causes, not the stack
-        messages.append(error.message.strip())
-        error = error.cause
-    return " <- ".join(messages)
-
-
 def lake_files(root: Path) -> list[Path]:
     """Every file in a lake folder (final names, manifests, temporaries)."""
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

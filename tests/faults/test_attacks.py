@@ -22,8 +22,8 @@ from taxi_assets.definitions import defs
 from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import TEST_PG_URL, count_rows, table_fingerprint
-from tests.faults.conftest import failure_message, lake_files
+from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
+from tests.faults.conftest import lake_files
 from tests.faults.processes import DAGSTER
 
 SECRET = "s3cretPW"

@@ -20,8 +20,8 @@ from dagster_graphql.test.utils import define_out_of_process_context, materializ
 from psycopg import sql
 
 from taxi_assets.resources import PostgresResource, WarehouseResource
-from tests.conftest import TEST_PG_URL
-from tests.faults.conftest import MONTH, failure_message, lake_files, materialize
+from tests.conftest import TEST_PG_URL, failure_message
+from tests.faults.conftest import MONTH, lake_files, materialize
 from tests.faults.processes import DAGSTER, run_events, wait_for
 
 HOSTILE_KEYS = ["../../x", "2021-13", "2021-01'; drop table x;--"]

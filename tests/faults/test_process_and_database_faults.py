@@ -28,8 +28,8 @@ from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, Wareho
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, table_fingerprint
-from tests.faults.conftest import CHILD, MONTH, MONTH_FILE, failure_message, lake_files, tables_like
+from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, failure_message, table_fingerprint
+from tests.faults.conftest import CHILD, MONTH, MONTH_FILE, lake_files, tables_like
 from tests.faults.conftest import materialize as run_month
 from tests.faults.processes import (
     DAGSTER,
