@@ -19,12 +19,11 @@ from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.settings import DEFAULT_SOURCE_URL
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import table_fingerprint
+from tests.conftest import failure_message, table_fingerprint
 from tests.faults.conftest import (
     CHILD,
     MONTH,
     MONTH_FILE,
-    failure_message,
     lake_files,
     materialize,
     tables_like,
