@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import YELLOW
-from taxi_assets.partitions import parse_month
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import DataLake, TaxiSource
 
 PICKUP, DROPOFF, PASSENGERS, TOTAL = 1, 2, 3, 16  # field positions in a CSV line

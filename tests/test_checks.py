@@ -6,11 +6,10 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.datasets import YELLOW
-from taxi_assets.marts import daily_borough_trips
-from taxi_assets.zones import taxi_zones
+from taxi_assets.marts.assets import daily_borough_trips
+from taxi_assets.trips.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.zones.assets import taxi_zones
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
 from tests.crafted import (
     DROPOFF,
@@ -25,6 +24,7 @@ from tests.crafted import (
     serve_crafted,
     set_field,
 )
+from tests.support.trips import raw_csv, yellow_taxi
 
 LOAD_AND_CHECK = [raw_csv, yellow_taxi]
 WARNINGS = [rule.name for rule in YELLOW.warnings]

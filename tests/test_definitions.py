@@ -6,11 +6,11 @@ import dagster as dg
 from dagster._core.definitions.freshness import CronFreshnessPolicy
 
 from taxi_assets import defs
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.datasets import DATASETS, YELLOW
-from taxi_assets.marts import COLUMN_LINEAGE, MART_COLUMNS
-from taxi_assets.partitions import month_partitions, monthly_partitions
-from taxi_assets.zones import ZONE_COLUMNS
+from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
+from taxi_assets.shared.partitions import month_partitions, monthly_partitions
+from taxi_assets.trips.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.zones.assets import ZONE_COLUMNS
 
 
 def test_definitions_load_with_the_pinned_asset_keys() -> None:

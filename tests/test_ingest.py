@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.resources import DataLake, TaxiSource
 from tests.conftest import MONTH_ROWS, count_rows, table_fingerprint
+from tests.support.trips import raw_csv, yellow_taxi
 
 ASSETS = [raw_csv, yellow_taxi]
 
@@ -152,7 +152,7 @@ def _point_at_new_mirror(resources: dict, tmp_path: Path, month: str, content: b
 
 @pytest.mark.parametrize("key", ["../../x", "2021-13", "2021-01'; drop table x;--", "2021-1"])
 def test_hostile_partition_keys_are_rejected(key: str) -> None:
-    from taxi_assets.partitions import parse_month
+    from taxi_assets.mechanics.months import parse_month
 
     with pytest.raises(ValueError, match="not a month"):
         parse_month(key)

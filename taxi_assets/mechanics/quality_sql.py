@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from taxi_assets.dataset_spec import DatasetSpec, WarningRule
-from taxi_assets.partitions import next_month
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.mechanics.months import next_month
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,15 @@ import psycopg
 import tenacity
 from psycopg import sql
 
-from taxi_assets.credentials import masked_url, redact
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
+from taxi_assets.mechanics.credentials import masked_url, redact
+from taxi_assets.mechanics.errors import (
+    BadSourceFileError,
+    LoadRejectedError,
+    TaxiError,
+    TransientError,
+)
 from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS, load_slot
-from taxi_assets.schema import Column, column_definitions, column_list
+from taxi_assets.mechanics.schema import Column, column_definitions, column_list
 
 PREVIEW_ROWS = 5
 FINITE_NUMBERS = "finite_numbers"

@@ -118,6 +118,7 @@ def running_stack(mirror_url: str, work: Path) -> Iterator[Stack]:
             **dagster_storage_env(dagster_url),
             "DAGSTER_HOME": str(work / "dagster_home"),
             "DAGSTER_GRPC_PORT": str(free_port()),
+            "DAGSTER_ANALYTICS_GRPC_PORT": str(free_port()),
             "DAGSTER_WEBSERVER_PORT": str(web_port),
             "VENV": str(Path(sys.executable).parent.parent),
             "TAXI_SOURCE_URL": mirror_url,

@@ -18,8 +18,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from taxi_assets.datasets import DATASETS as ALL_DATASETS
 from taxi_assets.definitions import defs
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
@@ -44,6 +46,7 @@ class Dataset:
     count: str
     amount: str
     total: str
+    count_rule: str  # the warning that flags a negative `count`
 
     def child(self, month: str) -> str:
         return f"{self.table}_{month.replace('-', '_')}"
@@ -52,23 +55,27 @@ class Dataset:
         return f"{self.kind}/{self.kind}_tripdata_{month}.csv.gz"
 
 
+def _negative_count_rule(spec: DatasetSpec) -> WarningRule | None:
+    smallints = {c.name for c in spec.columns if c.pg_type == "smallint"}
+    rules = [r for r in spec.warnings if r.kind == "negative" and r.columns[0] in smallints]
+    return rules[0] if rules else None
+
+
+def attacked(spec: DatasetSpec, count_rule: WarningRule) -> Dataset:
+    """The dataset's job, assets and the columns of each kind the attacks write into."""
+    text = next(c.name for c in spec.columns if c.pg_type == "text")
+    amounts = [c.name for c in spec.columns if c.pg_type == "numeric"]
+    return Dataset(
+        *(spec.job_name, spec.raw_asset, spec.table, spec.table, spec.name, spec.pickup_column),
+        *(text, count_rule.columns[0], amounts[0], amounts[-1], count_rule.name),
+    )
+
+
+# Every declared dataset with counts and amounts to corrupt (FHV records neither).
 DATASETS = [
-    pytest.param(
-        Dataset(
-            *("yellow_taxi_job", "raw_csv", "yellow_taxi", "yellow_taxi", "yellow"),
-            *("tpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
-            *("fare_amount", "total_amount"),
-        ),
-        id="yellow",
-    ),
-    pytest.param(
-        Dataset(
-            *("green_taxi_job", "green_raw_csv", "green_taxi", "green_taxi", "green"),
-            *("lpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
-            *("fare_amount", "total_amount"),
-        ),
-        id="green",
-    ),
+    pytest.param(attacked(spec, rule), id=spec.name)
+    for spec in ALL_DATASETS
+    if (rule := _negative_count_rule(spec)) and any(c.pg_type == "numeric" for c in spec.columns)
 ]
 
 
@@ -217,9 +224,8 @@ def loader_role() -> Iterator[str]:
 def as_role(resources: dict, role: str, schema: str, **warehouse) -> dict:
     """The resources with the warehouse reached as `role`, writing to `schema`."""
     url = TEST_PG_URL.replace("postgres@", f"{role}@")
-    postgres = PostgresResource(url=url, schema_name=schema, connect_attempts=1)
-    writer = WarehouseResource(postgres=postgres, **warehouse)
-    return {**resources, "postgres": postgres, "warehouse": writer}
+    writer = WarehouseResource(url=url, schema_name=schema, connect_attempts=1, **warehouse)
+    return {**resources, "warehouse": writer}
 
 
 def role_sql(statement: str, role: str) -> None:
@@ -372,5 +378,5 @@ def test_negative_counts_and_absurd_amounts_are_warnings_with_counts(
     result = run(own, "2021-02", ds.raw, ds.warehouse, checks=True)
     found = {e.check_name: e for e in result.get_asset_check_evaluations()}
     flagged = {n: found[n].metadata["flagged_rows"].value for n in found if not found[n].passed}
-    assert flagged == {"negative_passenger_counts": 3, "extreme_amounts": 1}
+    assert flagged == {ds.count_rule: 3, "extreme_amounts": 1}
     assert all(found[n].severity == dg.AssetCheckSeverity.WARN for n in flagged)

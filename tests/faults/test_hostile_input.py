@@ -19,7 +19,7 @@ from dagster._core.test_utils import instance_for_test
 from dagster_graphql.test.utils import define_out_of_process_context, materialize_assets
 from psycopg import sql
 
-from taxi_assets.resources import PostgresResource, WarehouseResource
+from taxi_assets.resources import WarehouseResource
 from tests.conftest import TEST_PG_URL, failure_message
 from tests.faults.conftest import MONTH, lake_files, materialize
 from tests.faults.processes import DAGSTER, run_events, wait_for
@@ -100,8 +100,7 @@ def test_a_password_never_reaches_logs_run_config_or_metadata(
 def test_a_password_is_masked_in_connection_errors(resources: dict, pg_schema: str) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:5432/no_such_database"
     warehouse = WarehouseResource(
-        postgres=PostgresResource(url=url, schema_name=pg_schema, connect_attempts=1),
-        load_attempts=1,
+        url=url, schema_name=pg_schema, connect_attempts=1, load_attempts=1
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize({**resources, "warehouse": warehouse}, instance=instance)

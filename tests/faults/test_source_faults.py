@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from taxi_assets.assets import raw_csv
 from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.settings import DEFAULT_SOURCE_URL
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.settings import DEFAULT_SOURCE_URL
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import failure_message, table_fingerprint
@@ -28,6 +27,7 @@ from tests.faults.conftest import (
     materialize,
     tables_like,
 )
+from tests.support.trips import raw_csv
 
 HEADER = ",".join(YELLOW.header)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taxi_assets.executor import _celery_config
+from taxi_assets.shared.executor import _celery_config
 from taxi_testkit.cluster import REPO_ROOT
 from tests.deploy.test_compose import docker_compose, dotenv_names
 

@@ -20,9 +20,9 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import TaxiError
 from taxi_assets.mechanics import quality_sql as q
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.lake import Lake
 
 ROW_COUNT_CHECK = "row_count_matches_lake"

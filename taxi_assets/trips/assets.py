@@ -19,18 +19,18 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from taxi_assets.checks import Outcome, check_specs, evaluate, evaluations
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
+from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.month_runner import Lane, run_months
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.progress import Progress, counting_lines
-from taxi_assets.mechanics.writer import Table, WarehouseWriter
-from taxi_assets.metadata import lake_file_metadata, load_metadata
-from taxi_assets.partitions import monthly_freshness, parse_month, partitions_for
+from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from taxi_assets.schema import MONTH_COLUMN, dagster_column_schema
+from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
+from taxi_assets.shared.partitions import monthly_freshness, partitions_for
+from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations
 
 WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
@@ -52,11 +52,6 @@ class DatasetAssets:
     spec: DatasetSpec
     raw: dg.AssetsDefinition
     warehouse: dg.AssetsDefinition
-
-
-def trip_table(spec: DatasetSpec) -> Table:
-    """The dataset's parent table, LIST-partitioned on the file's month."""
-    return Table(spec.table, spec.warehouse_columns, partitioned_by=MONTH_COLUMN.name)
 
 
 def dataset_assets(spec: DatasetSpec) -> DatasetAssets:
@@ -205,7 +200,7 @@ def load_month(
 
     try:
         stats = writer.replace_month(
-            trip_table(spec),
+            spec.parent_table,
             month,
             csv_chunks,
             lake_file.rows,
