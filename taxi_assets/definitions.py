@@ -21,7 +21,8 @@ from taxi_assets.shared.executor import default_executor  # noqa: E402
 DEFAULT_EXECUTOR = dg.in_process_executor
 
 defs = dg.Definitions(
-    assets=LOAD_ASSETS,
+    # Each asset links to the line that defines it (the UI's "View code").
+    assets=dg.with_source_code_references(LOAD_ASSETS),
     jobs=[trips.job for trips in TRIPS.values()],
     schedules=[trips.schedule for trips in TRIPS.values()],
     sensors=[marts_automation_sensor],

@@ -1,11 +1,12 @@
 """Cheap guards against silent renames: what users type and what the UI shows."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.freshness import CronFreshnessPolicy
 
-from taxi_assets import defs
+from taxi_assets import analytics, defs
 from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
 from taxi_assets.shared.partitions import month_partitions, monthly_partitions
@@ -137,3 +138,13 @@ def test_every_dataset_is_published_2019_01_through_2021_07() -> None:
     for spec in DATASETS:
         keys = graph.get(dg.AssetKey(spec.table)).partitions_def.get_partition_keys()
         assert (keys[0], keys[-1], len(keys)) == ("2019-01", "2021-07", 31)
+
+
+def test_every_asset_of_both_locations_has_an_owner_and_a_link_to_its_code() -> None:
+    for location in (defs, analytics.defs):
+        graph = location.resolve_asset_graph()
+        for key in graph.executable_asset_keys:
+            node = graph.get(key)
+            references = node.metadata["dagster/code_references"].code_references
+            assert node.owners == ["team:taxi-data"], key
+            assert all(Path(ref.file_path).is_file() for ref in references), key

@@ -13,18 +13,25 @@ dim_zones and then the months that exist are.
 
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from taxi_assets.analytics.project import TAXI_DBT, dbt_executable, warehouse_profile
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import WarehouseResource
 from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
+from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
 
 DBT_GROUP = "analytics"
@@ -37,6 +44,9 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return DBT_GROUP
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        return OWNERS
+
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
@@ -45,7 +55,8 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
         return dg.AutomationCondition.eager()
 
 
-TRANSLATOR = TaxiDbtTranslator()
+# Each model links to its SQL file (the UI's "View code").
+TRANSLATOR = TaxiDbtTranslator(DagsterDbtTranslatorSettings(enable_code_references=True))
 
 
 def dbt_cli_resource() -> DbtCliResource:

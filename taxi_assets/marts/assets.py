@@ -23,6 +23,7 @@ from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.resources import WarehouseResource
 from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
 from taxi_assets.shared.metadata import dagster_column_schema, markdown_table
+from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
 from taxi_assets.trips.assets import RANGE_IN_ONE_RUN
 from taxi_assets.zones.assets import ZONES_TABLE, taxi_zones
@@ -67,6 +68,7 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
     backfill_policy=RANGE_IN_ONE_RUN,
     deps=[TRIPS_KEY, taxi_zones],
     group_name="marts",
+    owners=OWNERS,
     kinds={"postgres"},
     automation_condition=MONTHS_WHOSE_INPUTS_CHANGED,
     metadata={

@@ -29,6 +29,7 @@ from taxi_assets.mechanics.progress import Progress, counting_lines
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
+from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import monthly_freshness, partitions_for
 from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations
 
@@ -67,6 +68,7 @@ def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.Asse
         partitions_def=partitions,
         backfill_policy=RANGE_IN_ONE_RUN,
         group_name="raw",
+        owners=OWNERS,
         kinds={"csv"},
         description=f"The month's {spec.title.lower()} file from the mirror, verified and kept "
         "in the data lake.",
@@ -129,6 +131,7 @@ def warehouse_asset(
                 key,
                 deps=[raw],
                 group_name="warehouse",
+                owners=OWNERS,
                 kinds={"postgres"},
                 freshness_policy=monthly_freshness(),
                 description=f"{spec.title} in Postgres: table {spec.table}, child table "

@@ -15,6 +15,7 @@ from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import Table
 from taxi_assets.resources import TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, table_metadata
+from taxi_assets.shared.ownership import OWNERS
 
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 ZONES_TABLE = "taxi_zones"
@@ -41,6 +42,7 @@ LOAD_WHEN_MISSING = (
 
 @dg.asset(
     group_name="warehouse",
+    owners=OWNERS,
     kinds={"csv", "postgres"},
     automation_condition=LOAD_WHEN_MISSING,
     metadata={
