@@ -5,7 +5,8 @@ Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
     python -m taxi_testkit.generate 2019-10 --dataset green --out mirror/
 writes mirror/yellow/yellow_tripdata_2021-03.csv.gz (mirror/green/..., mirror/fhv/...), and
-the zone lookup mirror/misc/taxi_zone_lookup.csv.
+the zone lookup mirror/misc/taxi_zone_lookup.csv. Every line of a month, the header included,
+ends with CRLF, as the mirror's files (and the TLC's original CSVs) do.
 """
 
 import argparse
@@ -29,6 +30,7 @@ PUBLISHED_ROWS = {
 # FHV 2019-01 still carried the high-volume services: about 23 million rows.
 OTHER_PUBLISHED_ROWS = {("fhv", "2019-01"): 23_000_000}
 CHUNK_ROWS = 100_000
+LINE_END = "\r\n"  # the mirror's line ending, header included; no byte-order mark
 _CENTS = np.array(
     [
         f"{c / 100:.2f}".rstrip("0").rstrip(".") if c % 100 else str(c // 100)
@@ -210,10 +212,10 @@ def write_month(
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, first.year, first.month])
     with gzip.open(path, "wb", compresslevel=6) as handle:
-        handle.write((",".join(header_for(spec, first)) + "\n").encode())
+        handle.write((",".join(header_for(spec, first)) + LINE_END).encode())
         for start in range(0, rows, CHUNK_ROWS):
             lines = _chunk(spec, first, start, min(CHUNK_ROWS, rows - start), rows, rng)
-            handle.write(("\n".join(lines) + "\n").encode())
+            handle.write((LINE_END.join(lines) + LINE_END).encode())
     return path
 
 
