@@ -5,7 +5,8 @@ Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
     python -m taxi_testkit.generate 2019-10 --dataset green --out mirror/
 writes mirror/yellow/yellow_tripdata_2021-03.csv.gz (mirror/green/..., mirror/fhv/...), and
-the zone lookup mirror/misc/taxi_zone_lookup.csv.
+the zone lookup mirror/misc/taxi_zone_lookup.csv. Every line of a month, the header included,
+ends with CRLF, as the mirror's files (and the TLC's original CSVs) do.
 """
 
 import argparse

@@ -10,6 +10,8 @@ bucket's hashes (a sixteenth of a 23-million-row month is 12 MB), whatever the m
 The count is exact up to 64-bit hash collisions: two different lines share a hash with
 probability about n**2 / 2**65 for n lines (1e-5 for 23 million). It counts identical *lines*:
 two lines that differ only in how a value is written (`2.1` and `2.10`) are different lines.
+Lines are split at LF and keep the CR of a CRLF file (the mirror's), which COPY requires to be
+the same on every line, so equal records are equal lines without a copy to strip it.
 """
 
 import tempfile
@@ -33,20 +35,22 @@ class DuplicateLines:
         ]
         self._tail = b""
         self._header_seen = False
+        self._cr = b""  # b"\r" when the header ends with CRLF, as the mirror's lines all do
 
     def feed(self, chunk: bytes) -> None:
         """Hash the complete lines of `chunk` (the last partial line waits for the next)."""
         lines = (self._tail + chunk).split(b"\n")
         self._tail = lines.pop()
         if not self._header_seen and lines:
+            self._cr = b"\r" if lines[0].endswith(b"\r") else b""
             lines = lines[1:]
             self._header_seen = True
         self._store(lines)
 
     def extra_copies(self) -> int:
         """Lines that repeat an earlier line of the file, as `pandas.duplicated().sum()` counts."""
-        if self._tail:
-            self._store([self._tail] if self._header_seen else [])
+        if self._tail:  # the last line lacks its line end: it gets the CR its equals carry
+            self._store([self._tail.removesuffix(b"\r") + self._cr] if self._header_seen else [])
             self._tail = b""
         extra = 0
         for handle in self._buckets:

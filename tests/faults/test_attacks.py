@@ -25,6 +25,7 @@ from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
+from tests.crafted import gzip_lines
 from tests.faults.conftest import lake_files
 from tests.faults.processes import DAGSTER
 
@@ -138,10 +139,6 @@ def own(resources: dict, publish: OwnMirror, tmp_path: Path) -> dict:
     return {**resources, "source": source, "lake": DataLake(root=str(tmp_path / "own_lake"))}
 
 
-def crafted(lines: list[str]) -> bytes:
-    return gzip.compress(("\n".join(lines) + "\n").encode())
-
-
 # 1. No password reaches a log, an event, metadata, a compute log or an error.
 
 MALFORMED_URLS = {
@@ -202,11 +199,11 @@ def test_a_rejected_file_is_set_aside_and_downloaded_again(
     good = lines_of(ds, mirror_dir, "2021-02")
     bad = list(good)
     set_field(bad, 9, ds.pickup, "2021-02-30 10:00:00")
-    publish(ds, "2021-02", crafted(bad))
+    publish(ds, "2021-02", gzip_lines(bad))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "line 9" in message and "2021-02-30" in message
     assert "set aside" in message and "downloads the month again" in message
-    publish(ds, "2021-02", crafted(good))  # the mirror publishes a corrected file
+    publish(ds, "2021-02", gzip_lines(good))  # the mirror publishes a corrected file
     assert run(own, "2021-02", ds.raw, ds.warehouse).success
     assert count_rows(pg_schema, ds.child("2021-02")) == len(good) - 1
 
@@ -263,7 +260,7 @@ def test_a_quoted_newline_is_one_record_as_copy_reads_it(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 5, ds.text, '"N\nsplit ""flag"""')
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     assert run(own, "2021-02", ds.raw, ds.warehouse).success
     assert count_rows(pg_schema, ds.child("2021-02")) == len(lines) - 1
 
@@ -273,7 +270,7 @@ def test_an_unclosed_quote_is_named_as_the_cause(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 5, ds.text, '"N')
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     message = failure_message(run(own, "2021-02", ds.raw))
     assert "ends inside a quoted field (a quote is never closed)" in message
 
@@ -362,7 +359,7 @@ def test_non_finite_numbers_are_refused_with_the_line(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 9, ds.amount, value)
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "2021-02 (" in message and "NaN or infinite" in message and "line 9" in message
 
@@ -374,7 +371,7 @@ def test_negative_counts_and_absurd_amounts_are_warnings_with_counts(
     for line in range(2, 5):
         set_field(lines, line, ds.count, "-2")
     set_field(lines, 9, ds.total, "1e309")  # a valid numeric: loaded, and reported
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     result = run(own, "2021-02", ds.raw, ds.warehouse, checks=True)
     found = {e.check_name: e for e in result.get_asset_check_evaluations()}
     flagged = {n: found[n].metadata["flagged_rows"].value for n in found if not found[n].passed}
