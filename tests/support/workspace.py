@@ -9,4 +9,5 @@ WORKSPACE = dg.Definitions(
     jobs=[*(defs.jobs or []), *(analytics.defs.jobs or [])],
     schedules=defs.schedules,
     sensors=[*(defs.sensors or []), *(analytics.defs.sensors or [])],
+    resources={**(defs.resources or {}), **(analytics.defs.resources or {})},
 )
