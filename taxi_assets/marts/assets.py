@@ -82,7 +82,7 @@ def daily_borough_trips(
 ) -> dg.MaterializeResult:
     """Trips, revenue and median trip minutes per pickup day and borough, computed in Postgres.
 
-    A month is computed once its trips' month and taxi_zones are loaded; the automation
+    A month is computed once its yellow_taxi month and taxi_zones are loaded; the automation
     sensor loads taxi_zones by itself when it is missing.
     """
     writer = warehouse.writer()
