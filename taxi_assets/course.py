@@ -31,7 +31,7 @@ from taxi_assets.datasets import DATASETS, FHV, GREEN, YELLOW
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.quality_sql import column_types
 from taxi_assets.mechanics.writer import WarehouseWriter
-from taxi_assets.partitions import monthly_partitions, parse_month
+from taxi_assets.partitions import monthly_partitions, parse_month, partitions_for
 from taxi_assets.resources import DataLake, PostgresResource
 
 GB = 1e9
@@ -217,7 +217,28 @@ def parse_part(text: str) -> Part:
     spec = next((d for d in DATASETS if d.name == name), None)
     if spec is None or not (first and last and rows.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME:YYYY-MM..YYYY-MM=ROWS")
+    try:
+        in_order = parse_month(first) <= parse_month(last)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    if not in_order:
+        raise argparse.ArgumentTypeError(f"{text!r}: {first} comes after {last}")
     return Part(spec, first, last, int(rows))
+
+
+def refuse_outside_bounds(course: Sequence[Part]) -> None:
+    """Refuse (SystemExit, one line) a part reaching beyond its dataset's partitions, before
+    anything is planned: Dagster would accept the plan and fail each run with a traceback."""
+    for part in course:
+        keys = partitions_for(part.spec.first_month, part.spec.last_month).get_partition_keys()
+        if keys and keys[0] <= part.first and part.last <= keys[-1]:
+            continue
+        bounds = f"{keys[0]}..{keys[-1]}" if keys else "no months"
+        raise SystemExit(
+            f"refusing to start: {part.spec.name} {part.first}..{part.last} lies outside the "
+            f"{part.spec.name} partitions ({bounds}; TAXI_FIRST_MONTH and TAXI_LAST_MONTH set "
+            "the bounds); nothing was loaded"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -237,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     course = args.part or COURSE
+    refuse_outside_bounds(course)
     writer, lake = PostgresResource().writer(), DataLake().lake()
     plan = {part.spec.name: missing_months(part, writer, lake) for part in course}
     lake_bytes = table_bytes = 0.0
