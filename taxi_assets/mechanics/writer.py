@@ -25,7 +25,11 @@ from psycopg import sql
 
 from taxi_assets.credentials import masked_url, redact
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
-from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS, load_slot
+from taxi_assets.mechanics.load_slots import (
+    DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
+    DEFAULT_LOAD_SLOTS,
+    load_slot,
+)
 from taxi_assets.schema import Column, column_definitions, column_list
 
 PREVIEW_ROWS = 5
@@ -92,6 +96,7 @@ class WarehouseWriter:
     load_attempts: int = 3
     first_backoff_seconds: float = 1.0
     load_slots: int = DEFAULT_LOAD_SLOTS  # month loads at once into this schema, all runs together
+    load_slot_timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS  # then it fails
 
     @property
     def display_url(self) -> str:
@@ -248,13 +253,23 @@ class WarehouseWriter:
         staging = self.ident(f"{child}_staging")
 
         def waiting(slots: int) -> None:
-            log.info(f"{month:%Y-%m}: waiting for a load slot (all {slots} are in use)")
+            log.info(
+                f"{month:%Y-%m}: waiting for a load slot (all {slots} are in use; gives up after "
+                f"{self.load_slot_timeout_seconds:g}s)"
+            )
 
         with (
             self.connect() as conn,
             self.terminal_errors(where),
             hold(conn),
-            load_slot(conn, self.schema, self.load_slots, waiting),
+            load_slot(
+                conn,
+                self.schema,
+                self.load_slots,
+                waiting,
+                timeout_seconds=self.load_slot_timeout_seconds,
+                where=where,
+            ),
         ):
             self.ensure(conn, table)
             with conn.transaction():
