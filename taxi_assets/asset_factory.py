@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from taxi_assets.checks import Outcome, check_specs, evaluate, evaluations
+from taxi_assets.checks import Outcome, check_specs, evaluate, evaluations, staged_month_gate
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.errors import BadSourceFileError, LoadRejectedError
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
@@ -212,6 +212,7 @@ def load_month(
             lake_file.where,
             log,
             lane.cancellable,
+            staged_month_gate(spec, month, lake_file.where),
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it

@@ -25,11 +25,16 @@ from pathlib import Path
 import dagster as dg
 from psycopg import sql
 
-from taxi_assets.checks import row_count_outcome, schema_outcome
+from taxi_assets.checks import (
+    max_outside_month_share,
+    month_outcome,
+    row_count_outcome,
+    schema_outcome,
+)
 from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import DATASETS, FHV, GREEN, YELLOW
 from taxi_assets.mechanics.lake import Lake
-from taxi_assets.mechanics.quality_sql import column_types
+from taxi_assets.mechanics.quality_sql import column_types, outside_month_rows
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.partitions import monthly_partitions, parse_month, partitions_for
 from taxi_assets.resources import DataLake, PostgresResource
@@ -61,7 +66,7 @@ COURSE = (
 
 def missing_months(part: Part, writer: WarehouseWriter, lake: Lake) -> list[str]:
     """The part's months not loaded, or loaded but failing a blocking check."""
-    missing = []
+    missing, max_share = [], max_outside_month_share()
     with writer.connect() as conn:
         for key in part.months:
             month = parse_month(key)
@@ -69,12 +74,12 @@ def missing_months(part: Part, writer: WarehouseWriter, lake: Lake) -> list[str]
             if not writer.exists(conn, table):
                 missing.append(key)
                 continue
-            rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(writer.ident(table)))
-            count = rows.fetchone()[0]  # type: ignore[index]
+            count, outside = outside_month_rows(conn, writer.ident(table), part.spec, month)
             columns = column_types(conn, writer.schema, table)
             checks = (
                 row_count_outcome(part.spec, month, count, lake),
                 schema_outcome(part.spec, month, columns),
+                month_outcome(month, outside, count, max_share),
             )
             if not all(check.passed for check in checks):
                 missing.append(key)
