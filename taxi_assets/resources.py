@@ -19,11 +19,12 @@ from taxi_assets.mechanics.credentials import masked_url
 from taxi_assets.mechanics.embedded import start_embedded_postgres
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
-from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS
+from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS, DEFAULT_LOAD_SLOTS
 from taxi_assets.mechanics.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
+    number_setting,
     setting,
 )
 from taxi_assets.mechanics.source import file_url, open_stream
@@ -179,6 +180,12 @@ class WarehouseResource(dg.ConfigurableResource):
         description="Month loads at once into the warehouse schema, across all runs, and months "
         f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
     )
+    load_slot_timeout_seconds: float | None = Field(
+        default=None,
+        description="How long a month's load waits for a load slot before it fails naming the "
+        "sessions holding them. Unset: $TAXI_LOAD_SLOT_TIMEOUT, else "
+        f"{DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS:g}.",
+    )
     _resolved_url: str | None = PrivateAttr(default=None)
 
     @property
@@ -211,6 +218,7 @@ class WarehouseResource(dg.ConfigurableResource):
             load_attempts=self.load_attempts,
             first_backoff_seconds=self.first_backoff_seconds,
             load_slots=self.slots(),
+            load_slot_timeout_seconds=self.slot_timeout(),
         )
 
     @contextlib.contextmanager
@@ -221,10 +229,18 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def slots(self) -> int:
         """The load-slot count in force (at least 1)."""
-        if self.load_slots is not None:
-            return max(1, self.load_slots)
-        value = setting(None, "TAXI_LOAD_SLOTS", str(DEFAULT_LOAD_SLOTS))
-        try:
-            return max(1, int(value or DEFAULT_LOAD_SLOTS))
-        except ValueError:
-            raise TaxiError(f"TAXI_LOAD_SLOTS={value!r} is not a whole number") from None
+        return max(
+            1,
+            int(number_setting(self.load_slots, "TAXI_LOAD_SLOTS", DEFAULT_LOAD_SLOTS, whole=True)),
+        )
+
+    def slot_timeout(self) -> float:
+        """Seconds a load waits for a slot (more than 0)."""
+        seconds = number_setting(
+            self.load_slot_timeout_seconds,
+            "TAXI_LOAD_SLOT_TIMEOUT",
+            DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
+        )
+        if seconds <= 0:
+            raise TaxiError(f"the load slot timeout must be more than 0 seconds, not {seconds:g}")
+        return seconds

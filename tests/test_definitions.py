@@ -10,7 +10,7 @@ from taxi_assets import analytics, defs
 from taxi_assets.datasets import DATASETS, YELLOW
 from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
 from taxi_assets.shared.partitions import month_partitions, monthly_partitions
-from taxi_assets.trips.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.trips.checks import MONTH_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.zones.assets import ZONE_COLUMNS
 
 
@@ -74,6 +74,7 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
     assert set(checks) == {
         "row_count_matches_lake",
         "schema_matches_contract",
+        "pickups_in_file_month",
         "pickups_outside_month",
         "negative_totals",
         "dropoff_before_pickup",
@@ -85,6 +86,7 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
     assert {name for name, spec in checks.items() if spec.blocking} == {
         "row_count_matches_lake",
         "schema_matches_contract",
+        "pickups_in_file_month",
     }
 
 
@@ -130,7 +132,8 @@ def test_every_dataset_has_the_blocking_checks_and_its_warnings() -> None:
     graph = defs.resolve_asset_graph()
     for spec in DATASETS:
         checks = {k.name for k in graph.asset_check_keys if k.asset_key.path == [spec.table]}
-        assert checks == {ROW_COUNT_CHECK, SCHEMA_CHECK, *(rule.name for rule in spec.warnings)}
+        blocking = {ROW_COUNT_CHECK, SCHEMA_CHECK, MONTH_CHECK}
+        assert checks == {*blocking, *(rule.name for rule in spec.warnings)}
 
 
 def test_every_dataset_is_published_2019_01_through_2021_07() -> None:

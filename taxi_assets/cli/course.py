@@ -30,11 +30,16 @@ from taxi_assets.datasets import DATASETS
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import parse_month
-from taxi_assets.mechanics.quality_sql import column_types
+from taxi_assets.mechanics.quality_sql import column_types, outside_month_rows
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, WarehouseResource
-from taxi_assets.shared.partitions import monthly_partitions
-from taxi_assets.trips.checks import row_count_outcome, schema_outcome
+from taxi_assets.shared.partitions import monthly_partitions, partitions_for
+from taxi_assets.trips.checks import (
+    max_outside_month_share,
+    month_outcome,
+    row_count_outcome,
+    schema_outcome,
+)
 
 GB = 1e9
 HEADROOM = 1.2  # indexes of the catalog, WAL, the largest month's staging copy
@@ -64,7 +69,7 @@ COURSE = tuple(
 
 def missing_months(part: Part, writer: WarehouseWriter, lake: Lake) -> list[str]:
     """The part's months not loaded, or loaded but failing a blocking check."""
-    missing = []
+    missing, max_share = [], max_outside_month_share()
     with writer.connect() as conn:
         for key in part.months:
             month = parse_month(key)
@@ -72,12 +77,12 @@ def missing_months(part: Part, writer: WarehouseWriter, lake: Lake) -> list[str]
             if not writer.exists(conn, table):
                 missing.append(key)
                 continue
-            rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(writer.ident(table)))
-            count = rows.fetchone()[0]  # type: ignore[index]
+            count, outside = outside_month_rows(conn, writer.ident(table), part.spec, month)
             columns = column_types(conn, writer.schema, table)
             checks = (
                 row_count_outcome(part.spec, month, count, lake),
                 schema_outcome(part.spec, month, columns),
+                month_outcome(month, outside, count, max_share),
             )
             if not all(check.passed for check in checks):
                 missing.append(key)
@@ -220,7 +225,28 @@ def parse_part(text: str) -> Part:
     spec = next((d for d in DATASETS if d.name == name), None)
     if spec is None or not (first and last and rows.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME:YYYY-MM..YYYY-MM=ROWS")
+    try:
+        in_order = parse_month(first) <= parse_month(last)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    if not in_order:
+        raise argparse.ArgumentTypeError(f"{text!r}: {first} comes after {last}")
     return Part(spec, first, last, int(rows))
+
+
+def refuse_outside_bounds(course: Sequence[Part]) -> None:
+    """Refuse (SystemExit, one line) a part reaching beyond its dataset's partitions, before
+    anything is planned: Dagster would accept the plan and fail each run with a traceback."""
+    for part in course:
+        keys = partitions_for(part.spec.first_month, part.spec.last_month).get_partition_keys()
+        if keys and keys[0] <= part.first and part.last <= keys[-1]:
+            continue
+        bounds = f"{keys[0]}..{keys[-1]}" if keys else "no months"
+        raise SystemExit(
+            f"refusing to start: {part.spec.name} {part.first}..{part.last} lies outside the "
+            f"{part.spec.name} partitions ({bounds}; TAXI_FIRST_MONTH and TAXI_LAST_MONTH set "
+            "the bounds); nothing was loaded"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -240,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     course = args.part or COURSE
+    refuse_outside_bounds(course)
     writer, lake = WarehouseResource().writer(), DataLake().lake()
     plan = {part.spec.name: missing_months(part, writer, lake) for part in course}
     lake_bytes = table_bytes = 0.0

@@ -31,7 +31,7 @@ from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import monthly_freshness, partitions_for
-from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations
+from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations, staged_month_gate
 
 WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
@@ -210,6 +210,7 @@ def load_month(
             lake_file.where,
             log,
             lane.cancellable,
+            staged_month_gate(spec, month, lake_file.where),
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
