@@ -21,10 +21,10 @@ USER = """
 import sys, time
 from pathlib import Path
 import psycopg
-from taxi_assets.resources import PostgresResource
+from taxi_assets.resources import WarehouseResource
 
 ready, name, others = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-with psycopg.connect(PostgresResource().target_url(), autocommit=True) as conn:
+with psycopg.connect(WarehouseResource().target_url(), autocommit=True) as conn:
     before = conn.execute("SELECT pg_backend_pid(), pg_postmaster_start_time()").fetchone()
     (ready / name).touch()
     deadline = time.monotonic() + 60
