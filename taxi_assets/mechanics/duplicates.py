@@ -18,8 +18,6 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
-
 DUPLICATE_ROWS = "duplicate_rows"  # the metadata key, as the warning is named
 _BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
 
@@ -52,6 +50,8 @@ class DuplicateLines:
         if self._tail:  # the last line lacks its line end: it gets the CR its equals carry
             self._store([self._tail.removesuffix(b"\r") + self._cr] if self._header_seen else [])
             self._tail = b""
+        import numpy as np  # here, not at import: a load's start-up need not pay for it
+
         extra = 0
         for handle in self._buckets:
             handle.close()
@@ -68,6 +68,8 @@ class DuplicateLines:
     def _store(self, lines: list[bytes]) -> None:
         if not lines:
             return
+        import numpy as np
+
         # Python's own 64-bit string hash (SipHash, seeded per process: fine within one load).
         hashes = np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)).view(np.uint64)
         bucket = hashes >> np.uint64(64 - _BUCKET_BITS)
