@@ -11,6 +11,10 @@ verified (their blocking checks pass) are skipped. Each dataset's missing months
 as `dagster asset materialize --partition-range` runs, the datasets side by side, recorded
 in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
 course's published one.
+
+Its `dagster` children stop (SIGTERM, so each run ends recorded) when the course process dies,
+even by SIGKILL; a run whose process was killed anyway is marked failed at the next start.
+Months outside the datasets' partitions are refused before anything is planned.
 """
 
 import argparse
@@ -26,10 +30,12 @@ from pathlib import Path
 import dagster as dg
 from psycopg import sql
 
+from taxi_assets.cli.dead_runs import fail_runs_whose_process_died
 from taxi_assets.datasets import DATASETS
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import parse_month
+from taxi_assets.mechanics.processes import dies_with_me
 from taxi_assets.mechanics.quality_sql import column_types, outside_month_rows
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, WarehouseResource
@@ -160,7 +166,8 @@ def materialize(part: Part, first: str, last: str) -> None:
     selection = f"{part.spec.raw_asset},{part.spec.table}"
     args = ["asset", "materialize", "-m", "taxi_assets", "--select", selection]
     print(f"{part.spec.name}: loading {first}..{last}", flush=True)  # noqa: T201
-    done = subprocess.run([dagster, *args, "--partition-range", f"{first}...{last}"], check=False)
+    command = [dagster, *args, "--partition-range", f"{first}...{last}"]
+    done = subprocess.run(dies_with_me(command), check=False)  # stops if this process is killed
     if done.returncode != 0:
         raise SystemExit(f"{part.spec.name} {first}..{last} failed: see the run log above")
 
@@ -173,6 +180,16 @@ def prepare_instance() -> None:
             instance.get_runs(limit=1)
             instance.get_latest_materialization_event(dg.AssetKey(DATASETS[0].table))
             instance.all_instigator_state()
+
+
+def fail_dead_runs() -> None:
+    """Runs whose process was killed (an earlier course's, any CLI run's) are marked failed and
+    named, so that none looks alive for ever (dead_runs.py)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home and Path(home).is_dir():
+        with dg.DagsterInstance.get() as instance:
+            for line in fail_runs_whose_process_died(instance):
+                print(line)  # noqa: T201
 
 
 def load_side_by_side(course: Sequence[Part], plan: dict[str, list[str]], at_once: int) -> None:
@@ -267,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     course = args.part or COURSE
     refuse_outside_bounds(course)
+    fail_dead_runs()
     writer, lake = WarehouseResource().writer(), DataLake().lake()
     plan = {part.spec.name: missing_months(part, writer, lake) for part in course}
     lake_bytes = table_bytes = 0.0

