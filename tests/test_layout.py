@@ -1,7 +1,9 @@
 """The layout's promises: mechanics without Dagster, loads without dbt, datasets declared once."""
 
 import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,24 @@ def test_no_module_outside_the_declarations_names_a_dataset() -> None:
         if path != REPO / "taxi_assets" / "datasets.py"
     }
     assert {path: words for path, words in naming.items() if words} == {}
+
+
+def test_a_checkout_with_no_prepared_manifest_loads_the_analytics_location(
+    tmp_path: Path,
+) -> None:
+    """As after `pip install -e .` alone: no taxi_dbt/target, the venv not on PATH."""
+    project = tmp_path / "taxi_dbt"
+    shutil.copytree(REPO / "taxi_dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    env = {**os.environ, "TAXI_DBT_PROJECT_DIR": str(project), "PATH": "/usr/bin:/bin"}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    command = [dagster, "definitions", "validate", "-m", "taxi_assets.analytics"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (project / "target" / "manifest.json").is_file()
+
+
+def test_each_dataset_has_exactly_one_taxi_job() -> None:
+    from taxi_assets import defs
+
+    jobs = {job.name for job in defs.jobs or [] if job.name.endswith("_taxi_job")}
+    assert jobs == {f"{spec.name}_taxi_job" for spec in DATASETS}

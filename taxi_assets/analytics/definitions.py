@@ -11,6 +11,14 @@ silence_understood_warnings()
 
 import dagster as dg  # noqa: E402
 
+from taxi_assets.analytics.project import TAXI_DBT, prepare_if_missing  # noqa: E402
+
+# The manifest the dbt assets below are built from: `dagster dev` parses the project when it
+# starts; elsewhere `make install` and the image did, and only a checkout where neither ran
+# (`pip install -e .` alone) has none yet and parses it here, once.
+TAXI_DBT.prepare_if_dev()
+prepare_if_missing()
+
 from taxi_assets.analytics.assets import (  # noqa: E402
     analytics_automation_sensor,
     analytics_monthly_job,
@@ -18,10 +26,7 @@ from taxi_assets.analytics.assets import (  # noqa: E402
     taxi_dbt_dimensions,
     taxi_dbt_monthly,
 )
-from taxi_assets.analytics.project import TAXI_DBT  # noqa: E402
 from taxi_assets.resources import WarehouseResource  # noqa: E402
-
-TAXI_DBT.prepare_if_dev()  # `dagster dev` parses the project when it starts; else a no-op
 
 defs = dg.Definitions(
     assets=[taxi_dbt_dimensions, taxi_dbt_monthly],

@@ -96,3 +96,20 @@ def warehouse_profile(url: str, schema: str) -> Iterator[Path]:
         with os.fdopen(descriptor, "w") as handle:
             json.dump(connection_profile(url, schema), handle)
         yield Path(folder)
+
+
+def prepare_if_missing(project: DbtProject = TAXI_DBT) -> None:
+    """Parse the project when its manifest does not exist yet: a checkout where only
+    `pip install -e .` ran. Processes starting at once parse one at a time (dagster's own
+    concurrent-update guard, as dagster-dbt's preparer uses); with a manifest this does nothing.
+    """
+    if project.manifest_path.exists():
+        return
+    from dagster._utils import run_with_concurrent_update_guard
+    from dagster_dbt import DbtCliResource
+
+    def parse(**_: object) -> None:
+        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+    run_with_concurrent_update_guard(project.manifest_path, parse)
