@@ -241,6 +241,6 @@ class WarehouseResource(dg.ConfigurableResource):
             "TAXI_LOAD_SLOT_TIMEOUT",
             DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
         )
-        if seconds <= 0:
+        if not seconds > 0:  # NaN too: it would never expire
             raise TaxiError(f"the load slot timeout must be more than 0 seconds, not {seconds:g}")
         return seconds

@@ -26,7 +26,7 @@ def fail_runs_whose_process_died(instance: dg.DagsterInstance) -> list[str]:
     for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         run = record.dagster_run
         pid = recorded_pid(instance, run.run_id)
-        if pid is None or process_alive(pid):
+        if pid is None or process_alive(pid) or _ended_meanwhile(instance, run.run_id):
             continue
         instance.report_run_failed(
             run,
@@ -48,6 +48,12 @@ def recorded_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
         if pid is not None and str(pid.value).isdigit():
             return int(str(pid.value))
     return None
+
+
+def _ended_meanwhile(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether the run recorded its end since it was listed (its process exits right after)."""
+    run = instance.get_run_by_id(run_id)
+    return run is None or run.status != dg.DagsterRunStatus.STARTED
 
 
 def _what(run: dg.DagsterRun) -> str:

@@ -1,25 +1,33 @@
 """Processes that end with the one that started them, and whether a process still exists.
 
-A child started with `dies_with_me(command)` gets SIGTERM when its parent dies, even by
-SIGKILL (Linux's PR_SET_PDEATHSIG): the course command's `dagster` runs then stop loading
-instead of going on unwatched. subprocess's `preexec_fn` could set it, but is unsafe in a
-process with threads (the course loads its datasets from threads), so the child sets it itself:
-this file, run as a script, sets the signal and then becomes the command (the signal survives
-exec; elsewhere than on Linux the command runs without it). Run in isolated mode (-I), it
-imports nothing but the standard library. The signal is sent when the *thread* that started
-the child ends: start children from a thread that waits for them.
+A command started with `dies_with_me(command)` gets one SIGTERM when its starter dies, even by
+SIGKILL (Linux's PR_SET_PDEATHSIG): the course command's `dagster` runs then stop loading and
+record their end instead of going on unwatched. Between the two sits this file, run as a small
+single-threaded watcher:
+  - the kernel signals a child each time it is handed from a dying thread of its parent to
+    the next, so a child of the (multi-threaded) course would get several SIGTERMs, and
+    Dagster takes a second one as a second interrupt in the middle of cancelling the first;
+    the watcher has one thread, so its command gets exactly one;
+  - subprocess's `preexec_fn` is unsafe in a process with threads, and safe in the watcher.
+The watcher dies (SIGKILL) with its starter, ignores a terminal's Ctrl-C (the command gets it
+directly) and exits with the command's status. Run in isolated mode (-I), it imports only the
+standard library. Elsewhere than on Linux the command simply runs.
 """
 
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 
 _PR_SET_PDEATHSIG = 1
 
 
 def dies_with_me(command: list[str]) -> list[str]:
-    """`command`, run so that it receives SIGTERM when this process dies."""
+    """`command`, run so that it receives one SIGTERM when this process dies.
+
+    The signal follows the *thread* that starts it: start it from a thread that waits for it.
+    """
     return [sys.executable, "-I", os.path.abspath(__file__), str(os.getpid()), *command]
 
 
@@ -34,16 +42,25 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _become(parent: int, command: list[str]) -> None:
-    """Set the death signal, check the parent did not die first, exec the command."""
+def _on_parent_death(sig: int, parent: int) -> None:
+    """Receive `sig` when the parent dies; exit now if it already has (nobody would send it)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        if libc.prctl(_PR_SET_PDEATHSIG, sig) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:  # it died before the signal was set: nobody would send it
-        sys.exit(f"{command[0]}: not started, its parent process {parent} has exited")
-    os.execv(command[0], command)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch(parent: int, command: list[str]) -> int:
+    """The watcher: run `command`, tied to this process, itself tied to `parent`."""
+    _on_parent_death(signal.SIGKILL, parent)
+    me = os.getpid()
+    child = subprocess.Popen(command, preexec_fn=lambda: _on_parent_death(signal.SIGTERM, me))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the start: an ignored signal is inherited
+    code = child.wait()
+    return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
 
 
 if __name__ == "__main__":
-    _become(int(sys.argv[1]), sys.argv[2:])
+    sys.exit(_watch(int(sys.argv[1]), sys.argv[2:]))

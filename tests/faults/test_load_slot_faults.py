@@ -64,7 +64,7 @@ def test_waiting_for_a_slot_is_bounded_by_the_timeout(
         assert 0.5 <= time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize("value", ["half an hour", "0", "-5"])
+@pytest.mark.parametrize("value", ["half an hour", "0", "-5", "nan"])
 def test_a_load_slot_timeout_that_is_no_positive_number_is_refused(
     value: str, postgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:
