@@ -1,5 +1,5 @@
 # One image for the whole deployment: the user-code gRPC server (the default command), and the
-# webserver and daemon (docker-compose.yaml overrides the command). Runs execute inside the
+# analytics code server, the webserver and the daemon (docker-compose.yaml overrides the command). Runs execute inside the
 # user-code container, launched through its gRPC server.
 FROM python:3.11-slim
 
@@ -21,7 +21,8 @@ RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}"
 # owned by the runtime user, who writes dbt's target/ (artifacts of `dbt_cli` runs).
 COPY --chown=dagster taxi_dbt ./taxi_dbt
 ENV TAXI_DBT_PROJECT_DIR=/opt/dagster/app/taxi_dbt
-RUN python -m taxi_assets.dbt_project && chown -R dagster taxi_dbt
+RUN dagster-dbt project prepare-and-package --file taxi_assets/analytics/project.py \
+    && chown -R dagster taxi_dbt
 # The Celery executor config that scale-out workers and runs share (docs/scale-out.md).
 COPY celery.yaml ./
 

@@ -17,7 +17,8 @@ $(VENV)/.runtime-installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e . -c constraints.txt
-	$(BIN)/python -m taxi_assets.dbt_project  # the dbt manifest the definitions read (docs/dbt.md)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package \
+		--file taxi_assets/analytics/project.py  # the dbt manifest (docs/dbt.md)
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.runtime-installed
@@ -76,7 +77,8 @@ test: install
 dev: $(VENV)/.runtime-installed home
 	@echo "make dev: dagster dev will warn that ./dagster.yaml is not used; it is, through" \
 		"$(DAGSTER_HOME)/dagster.yaml, a link to it (docs/ui.md)."
-	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' $(BIN)/dagster dev -w workspace.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
+		$(BIN)/dagster dev -w workspace.yaml
 
 # The benchmark (docs/performance.md): about 30 minutes at full size; BENCH_ARGS="--rows 200000
 # --lesson-reps 1" for a quick look.

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 
 from taxi_assets.datasets import DATASETS
-from taxi_assets.schema import column_definitions
+from taxi_assets.mechanics.schema import column_definitions
 
 
 @dataclass(frozen=True)

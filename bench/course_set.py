@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import DATASETS
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_testkit.generate import write_month
 
 _YELLOW = (

@@ -15,11 +15,11 @@ import datetime as dt
 import json
 
 import dagster as dg
-import psycopg
 
-from taxi_assets.dbt_assets import dbt_cli_resource, taxi_dbt_dimensions, taxi_dbt_monthly
-from taxi_assets.resources import PostgresResource, TaxiSource, WarehouseResource
-from taxi_assets.zones import taxi_zones
+from taxi_assets.analytics.assets import dbt_cli_resource, taxi_dbt_dimensions, taxi_dbt_monthly
+from taxi_assets.datasets import DATASETS
+from taxi_assets.resources import TaxiSource, WarehouseResource
+from taxi_assets.zones.assets import taxi_zones
 from taxi_testkit import trip_tables
 
 # Green and FHV rows per yellow row in 2021-03 (the mirror's CSVs: yellow 1,925,152, green
@@ -46,14 +46,13 @@ def _model_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
 
 def measure(month: str, mirror_url: str, pg_url: str, schema: str, rows: int, reps: int) -> dict:
     green_rows, fhv_rows = round(rows * GREEN_PER_YELLOW), round(rows * FHV_PER_YELLOW)
-    postgres = PostgresResource(url=pg_url, schema_name=schema)
-    resources = {"source": TaxiSource(base_url=mirror_url), "postgres": postgres}
-    resources["warehouse"] = WarehouseResource(postgres=postgres)  # taxi_zones writes through it
+    postgres = WarehouseResource(url=pg_url, schema_name=schema)
+    resources = {"source": TaxiSource(base_url=mirror_url), "warehouse": postgres}
     resources["dbt"] = dbt_cli_resource()
     first = dt.datetime.strptime(month, "%Y-%m").date()
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        trip_tables.replace_month(conn, schema, "green_taxi", first, green_rows)
-        trip_tables.replace_month(conn, schema, "fhv_taxi", first, fhv_rows)
+    specs = {spec.name: spec for spec in DATASETS}
+    trip_tables.replace_month(pg_url, schema, specs["green"], first, green_rows)
+    trip_tables.replace_month(pg_url, schema, specs["fhv"], first, fhv_rows)
     dg.materialize([taxi_zones], resources=resources)
     dimensions = dg.materialize([taxi_dbt_dimensions], resources=resources)
     builds = []

@@ -13,8 +13,8 @@ import json
 
 import dagster as dg
 
-from taxi_assets.assets import DATASET_ASSETS
-from taxi_assets.resources import DataLake, PostgresResource, WarehouseResource
+from taxi_assets.assets import TRIPS
+from taxi_assets.resources import DataLake, WarehouseResource
 
 
 def _status_mb(field: str) -> float:
@@ -35,12 +35,12 @@ def _step_seconds(result: dg.ExecuteInProcessResult) -> float:
 def load_month(month: str, lake: str, pg_url: str, schema: str, dataset: str = "yellow") -> dict:
     """Materialize the dataset's warehouse asset for `month` and return the figures."""
     rss_after_imports = _status_mb("VmRSS")
-    postgres = PostgresResource(url=pg_url, schema_name=schema)
-    asset = next(d.warehouse for d in DATASET_ASSETS if d.spec.name == dataset)
+    postgres = WarehouseResource(url=pg_url, schema_name=schema)
+    asset = TRIPS[dataset].warehouse
     result = dg.materialize(
         [asset],
         partition_key=month,
-        resources={"lake": DataLake(root=lake), "warehouse": WarehouseResource(postgres=postgres)},
+        resources={"lake": DataLake(root=lake), "warehouse": postgres},
     )
     metadata = result.asset_materializations_for_node(asset.node_def.name)[0].metadata
     peak = _status_mb("VmHWM")

@@ -17,8 +17,8 @@ from pathlib import Path
 import dagster as dg
 
 from bench.workspace import fresh_copy_table, fresh_schema
-from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 
 REPO = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

@@ -21,7 +21,7 @@ from bench.methods import Target
 from bench.report import render
 from bench.stats import load_average, machine, memory_verdict, ratios, summary
 from bench.workspace import generate, publish, run_in_scratch, throwaway_database, warm_lake
-from taxi_testkit.generate import PUBLISHED_ROWS
+from taxi_assets.datasets import LESSON_DATASET
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones
 
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rows",
         type=int,
-        default=PUBLISHED_ROWS[MONTH],
+        default=LESSON_DATASET.published_rows_in(MONTH),
         help="data rows of the measured month (default: %(default)s)",
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of (b), (c), (d)")
@@ -134,7 +134,10 @@ def measure_backfill(target: Target, args: argparse.Namespace, mirror: Path) -> 
     """Three months one at a time and two at a time, interleaved."""
     if args.backfill_scale <= 0:
         return None
-    sizes = {m: max(1000, int(PUBLISHED_ROWS[m] * args.backfill_scale)) for m in BACKFILL_MONTHS}
+    sizes = {
+        m: max(1000, int((LESSON_DATASET.published_rows_in(m) or 0) * args.backfill_scale))
+        for m in BACKFILL_MONTHS
+    }
     generate({m: n for m, n in sizes.items() if not (m == MONTH and n == args.rows)}, mirror)
     modes: dict[str, list[dict]] = {}
     for _ in range(args.backfill_reps):

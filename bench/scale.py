@@ -29,9 +29,9 @@ from bench.stats import load_average
 from bench.time_spent import where_the_time_went
 from bench.tree_memory import run_measured
 from bench.workspace import publish, run_in_scratch
-from taxi_assets.course import COURSE
-from taxi_assets.credentials import masked_url
-from taxi_assets.embedded import start_embedded_postgres
+from taxi_assets.cli.course import COURSE
+from taxi_assets.mechanics.credentials import masked_url
+from taxi_assets.mechanics.embedded import start_embedded_postgres
 from taxi_testkit.cluster import throwaway_database
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones

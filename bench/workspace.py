@@ -17,11 +17,11 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from taxi_assets.asset_factory import fetch_month
-from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.schema import column_definitions
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.schema import column_definitions
+from taxi_assets.trips.assets import fetch_month
 from taxi_testkit.generate import write_month
 
 _log = logging.getLogger("bench")

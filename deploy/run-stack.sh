@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The always-on deployment on one machine, without Docker: the user-code gRPC server, the
-# webserver and the daemon as three processes sharing deploy/dagster.yaml (Postgres storage)
-# and deploy/workspace.yaml. Stop it with Ctrl-C or SIGTERM: it stops all three and waits.
+# The always-on deployment on one machine, without Docker: the two user-code gRPC servers (the
+# loads, and the dbt analytics), the webserver and the daemon as four processes sharing
+# deploy/dagster.yaml (Postgres storage) and deploy/workspace.yaml. Stop it with Ctrl-C or SIGTERM: it stops all three and waits.
 #
 #   export DAGSTER_HOME=$PWD/.dagster_stack DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_PORT=5432 \
 #          DAGSTER_PG_DB=dagster DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=<password>
 #   export TAXI_PG_URL=postgresql://warehouse:<password>@127.0.0.1:5432/warehouse
 #   deploy/run-stack.sh       # UI on http://127.0.0.1:3000
 #
-# Optional: DAGSTER_GRPC_PORT (4000), DAGSTER_WEBSERVER_HOST (127.0.0.1),
+# Optional: DAGSTER_GRPC_PORT (4000), DAGSTER_ANALYTICS_GRPC_PORT (4001), DAGSTER_WEBSERVER_HOST (127.0.0.1),
 # DAGSTER_WEBSERVER_PORT (3000), VENV (.venv). Runs execute as children of the gRPC server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ for name in DAGSTER_PG_HOST DAGSTER_PG_PORT DAGSTER_PG_DB DAGSTER_PG_USER; do
 done
 export DAGSTER_PG_PASSWORD=${DAGSTER_PG_PASSWORD:-}
 export DAGSTER_GRPC_HOST=127.0.0.1 DAGSTER_GRPC_PORT=${DAGSTER_GRPC_PORT:-4000}
+export DAGSTER_ANALYTICS_GRPC_HOST=127.0.0.1
+export DAGSTER_ANALYTICS_GRPC_PORT=${DAGSTER_ANALYTICS_GRPC_PORT:-4001}
 WEB_HOST=${DAGSTER_WEBSERVER_HOST:-127.0.0.1}
 WEB_PORT=${DAGSTER_WEBSERVER_PORT:-3000}
 BIN=${VENV:-.venv}/bin
@@ -53,14 +55,18 @@ trap stop EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-with_sigint "$BIN/dagster" code-server start -h "$DAGSTER_GRPC_HOST" -p "$DAGSTER_GRPC_PORT" \
-  -m taxi_assets --location-name taxi_assets &
-PIDS+=($!)
-until "$BIN/dagster" api grpc-health-check -h "$DAGSTER_GRPC_HOST" -p "$DAGSTER_GRPC_PORT" \
-  >/dev/null 2>&1; do
-  kill -0 "${PIDS[0]}" 2>/dev/null || { echo "run-stack: the code server exited" >&2; exit 1; }
-  sleep 1
-done
+# code_server MODULE LOCATION PORT: start a code location's gRPC server and wait until it serves.
+code_server() {
+  with_sigint "$BIN/dagster" code-server start -h 127.0.0.1 -p "$3" -m "$1" \
+    --location-name "$2" &
+  PIDS+=($!)
+  until "$BIN/dagster" api grpc-health-check -h 127.0.0.1 -p "$3" >/dev/null 2>&1; do
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "run-stack: the $2 code server exited" >&2; exit 1; }
+    sleep 1
+  done
+}
+code_server taxi_assets taxi_assets "$DAGSTER_GRPC_PORT"
+code_server taxi_assets.analytics taxi_analytics "$DAGSTER_ANALYTICS_GRPC_PORT"
 
 with_sigint "$BIN/dagster-webserver" -h "$WEB_HOST" -p "$WEB_PORT" -w deploy/workspace.yaml &
 PIDS+=($!)
@@ -68,7 +74,7 @@ with_sigint "$BIN/dagster-daemon" run -w deploy/workspace.yaml &
 PIDS+=($!)
 echo "run-stack: UI on http://$WEB_HOST:$WEB_PORT" >&2
 
-# Runs until stopped, or until one of the three exits (then the others are stopped too).
+# Runs until stopped, or until one of the four exits (then the others are stopped too).
 wait -n
 echo "run-stack: a process exited; stopping the others" >&2
 exit 1

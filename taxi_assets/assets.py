@@ -1,19 +1,17 @@
-"""The trip datasets' assets: for each, a month's file lands in the lake, then becomes a table.
+"""The load assets the Definitions use: a raw and a warehouse asset for every dataset in
+`DATASETS` (yellow keeps the lesson's `raw_csv` -> `yellow_taxi`; the others follow
+`<name>_raw_csv` -> `<name>_taxi`), the zone lookup and the borough mart."""
 
-Yellow keeps the lesson's names (`raw_csv`, `yellow_taxi`); green and FHV follow the pattern
-(`green_raw_csv` -> `green_taxi`, `fhv_raw_csv` -> `fhv_taxi`). See datasets.py.
-"""
+from taxi_assets.datasets import DATASETS
+from taxi_assets.marts.assets import daily_borough_trips
+from taxi_assets.trips.slice import TripSlice, trip_slice
+from taxi_assets.zones.assets import taxi_zones
 
-from taxi_assets.asset_factory import RANGE_IN_ONE_RUN, WAREHOUSE_POOL, dataset_assets
-from taxi_assets.datasets import FHV, GREEN, YELLOW
+TRIPS: dict[str, TripSlice] = {spec.name: trip_slice(spec) for spec in DATASETS}
+"""Each dataset's assets, job and schedule, by dataset name."""
 
-YELLOW_ASSETS = dataset_assets(YELLOW)
-GREEN_ASSETS = dataset_assets(GREEN)
-FHV_ASSETS = dataset_assets(FHV)
-DATASET_ASSETS = (YELLOW_ASSETS, GREEN_ASSETS, FHV_ASSETS)
-
-raw_csv, yellow_taxi = YELLOW_ASSETS.raw, YELLOW_ASSETS.warehouse
-green_raw_csv, green_taxi = GREEN_ASSETS.raw, GREEN_ASSETS.warehouse
-fhv_raw_csv, fhv_taxi = FHV_ASSETS.raw, FHV_ASSETS.warehouse
-
-__all__ = ["RANGE_IN_ONE_RUN", "WAREHOUSE_POOL"]
+LOAD_ASSETS = [
+    *(asset for trips in TRIPS.values() for asset in trips.assets),
+    taxi_zones,
+    daily_borough_trips,
+]

@@ -1,12 +1,13 @@
 """The datasets taxi_assets loads: yellow, green and FHV trips from the mirror's release tree.
 
-Each is one `DatasetSpec`: adding the mirror's `fhvhv` would be one more declaration here and
-an entry in `DATASETS`; nothing else names a dataset. Warehouse columns keep the source
-header's names (quoted mixed case); FHV keeps the 2019 spelling for both years (docs/datasets.md).
+Each is one `DatasetSpec` in `DATASETS`: its raw and warehouse assets, job, schedule, checks,
+course plan, catch-up, the generator's files and the test kit's tables all come from it, and
+no other Python module names a dataset (docs/datasets.md). Warehouse columns keep the source
+header's names (quoted mixed case); FHV keeps the 2019 spelling for both years.
 """
 
-from taxi_assets.dataset_spec import DatasetSpec, WarningRule
-from taxi_assets.schema import Column
+from taxi_assets.mechanics.dataset_spec import CourseSpan, DatasetSpec, WarningRule
+from taxi_assets.mechanics.schema import Column
 
 
 def _int(name: str, description: str) -> Column:
@@ -131,6 +132,16 @@ YELLOW = DatasetSpec(
         *_taxi("improvement_surcharge", "total_amount", "congestion_surcharge"),
     ),
     warnings=_trip_warnings("tpep_pickup_datetime", "tpep_dropoff_datetime"),
+    pickup_column="tpep_pickup_datetime",
+    dropoff_column="tpep_dropoff_datetime",
+    pickup_zone_column="PULocationID",
+    published_rows=(
+        ("2019-01", 7_667_792),
+        ("2021-01", 1_369_765),
+        ("2021-02", 1_371_708),
+        ("2021-03", 1_925_152),
+    ),
+    course=CourseSpan("2019-01", "2020-12", 109_047_518),
 )
 
 GREEN = DatasetSpec(
@@ -149,6 +160,10 @@ GREEN = DatasetSpec(
         *_taxi("congestion_surcharge"),
     ),
     warnings=_trip_warnings("lpep_pickup_datetime", "lpep_dropoff_datetime"),
+    pickup_column="lpep_pickup_datetime",
+    dropoff_column="lpep_dropoff_datetime",
+    pickup_zone_column="PULocationID",
+    course=CourseSpan("2019-01", "2020-12", 7_778_101),
 )
 
 # The 2019 files spell `dropOff_datetime`, `PUlocationID`, `DOlocationID`; the 2020 files
@@ -189,6 +204,13 @@ FHV = DatasetSpec(
             "Affiliated_base_number",
         ),
     ),
+    header_variant_starts=("2020-01",),
+    pickup_column="pickup_datetime",
+    dropoff_column="dropOff_datetime",
+    pickup_zone_column="PUlocationID",
+    # FHV 2019-01 still carried the high-volume services: about 23 million rows.
+    published_rows=(("2019-01", 23_000_000),),
+    course=CourseSpan("2019-01", "2019-12", 43_244_696),
     warnings=(
         WarningRule(
             "pickups_outside_month",
@@ -230,3 +252,10 @@ FHV = DatasetSpec(
 )
 
 DATASETS: tuple[DatasetSpec, ...] = (YELLOW, GREEN, FHV)
+"""Every dataset, in the order the UI, the course and the report list them."""
+
+LESSON_DATASET = YELLOW
+"""The lesson's dataset: what `make main` loads and the report and the borough mart read."""
+
+MART_SOURCE = LESSON_DATASET
+"""The trips `daily_borough_trips` summarises."""

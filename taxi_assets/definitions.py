@@ -1,47 +1,32 @@
-"""The one place that assembles taxi_assets' Definitions."""
+"""The one place that assembles the load code location's Definitions (`taxi_assets`).
 
-import dagster as dg
+The analytics (the course's dbt models) are a second code location, `taxi_assets.analytics`:
+nothing here imports dbt, so a load's process never pays for it.
+"""
 
-from taxi_assets.assets import DATASET_ASSETS
-from taxi_assets.dbt_assets import (
-    analytics_automation_sensor,
-    analytics_monthly_job,
-    dbt_cli_resource,
-    taxi_dbt_dimensions,
-    taxi_dbt_monthly,
-)
-from taxi_assets.executor import default_executor
-from taxi_assets.jobs import JOBS, SCHEDULES
-from taxi_assets.marts import daily_borough_trips, marts_automation_sensor
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
-from taxi_assets.zones import taxi_zones
+from taxi_assets.shared.warning_filters import silence_understood_warnings
 
-postgres = PostgresResource()
+silence_understood_warnings()  # before the definitions below trigger them
+
+import dagster as dg  # noqa: E402
+
+from taxi_assets.assets import LOAD_ASSETS, TRIPS  # noqa: E402
+from taxi_assets.marts.assets import marts_automation_sensor  # noqa: E402
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource  # noqa: E402
+from taxi_assets.shared.executor import default_executor  # noqa: E402
 
 # A run's steps follow one another (raw_csv, then yellow_taxi with its checks), so child
-# processes per step would buy no parallelism and cost a Python start and imports each (about
-# 2 s here, see the bench). Runs stay separate processes; months run side by side as separate
-# runs.
+# processes per step would buy no parallelism and cost a Python start and imports each.
+# Runs stay separate processes; months run side by side within a ranged step.
 DEFAULT_EXECUTOR = dg.in_process_executor
 
 defs = dg.Definitions(
-    assets=[
-        *(asset for dataset in DATASET_ASSETS for asset in (dataset.raw, dataset.warehouse)),
-        taxi_zones,
-        daily_borough_trips,
-        taxi_dbt_dimensions,
-        taxi_dbt_monthly,
-    ],
-    jobs=[*JOBS, analytics_monthly_job],
-    schedules=SCHEDULES,
-    sensors=[marts_automation_sensor, analytics_automation_sensor],
-    # TAXI_EXECUTOR=celery: steps go to Celery workers instead (taxi_assets/executor.py).
+    # Each asset links to the line that defines it (the UI's "View code").
+    assets=dg.with_source_code_references(LOAD_ASSETS),
+    jobs=[trips.job for trips in TRIPS.values()],
+    schedules=[trips.schedule for trips in TRIPS.values()],
+    sensors=[marts_automation_sensor],
+    # TAXI_EXECUTOR=celery: steps go to Celery workers instead (shared/executor.py).
     executor=default_executor() or DEFAULT_EXECUTOR,
-    resources={
-        "source": TaxiSource(),
-        "lake": DataLake(),
-        "warehouse": WarehouseResource(postgres=postgres),
-        "postgres": postgres,
-        "dbt": dbt_cli_resource(),
-    },
+    resources={"source": TaxiSource(), "lake": DataLake(), "warehouse": WarehouseResource()},
 )

@@ -1,5 +1,5 @@
-"""Resources: the mirror we download from, the lake we keep files in, the Postgres warehouse
-and the writer every Postgres write goes through.
+"""Resources: the mirror we download from, the lake we keep files in, and the Postgres
+warehouse in front of the one writer every Postgres write goes through.
 
 Every field is optional; an unset field falls back to its environment variable and then to a
 default that works on a laptop (see settings.py). Tests swap the resource, never the asset.
@@ -15,19 +15,20 @@ import dagster as dg
 import psycopg
 from pydantic import Field, PrivateAttr
 
-from taxi_assets.credentials import masked_url
-from taxi_assets.embedded import start_embedded_postgres
-from taxi_assets.errors import TaxiError, TransientError
+from taxi_assets.mechanics.credentials import masked_url
+from taxi_assets.mechanics.embedded import start_embedded_postgres
+from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
-from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS
-from taxi_assets.mechanics.source import file_url, open_stream
-from taxi_assets.mechanics.writer import WarehouseWriter, retrying
-from taxi_assets.settings import (
+from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS, DEFAULT_LOAD_SLOTS
+from taxi_assets.mechanics.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
+    number_setting,
     setting,
 )
+from taxi_assets.mechanics.source import file_url, open_stream
+from taxi_assets.mechanics.writer import WarehouseWriter, retrying
 
 T = TypeVar("T")
 
@@ -118,22 +119,21 @@ class TaxiSource(dg.ConfigurableResource):
             ) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def fetch_small(self, relative_path: str, what: str, max_bytes: int) -> tuple[str, bytes]:
+    def fetch_small(
+        self, relative_path: str, what: str, max_bytes: int, log: Logger
+    ) -> tuple[str, bytes]:
         """The URL and whole body of a small file (the zone lookup), with the same retries."""
         url = self.url_for(relative_path)
-        timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
-        attempts = retrying(
-            self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
-        )
-        for attempt in attempts:
-            with attempt, open_stream(url, what, timeout) as chunks:
-                body = bytearray()
-                for chunk in chunks:
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise TaxiError(f"{what}: {url} is larger than {max_bytes:,} bytes")
-                return url, bytes(body)
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+        def whole(chunks: Iterator[bytes]) -> bytes:
+            body = bytearray()
+            for chunk in chunks:
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TaxiError(f"{what}: {url} is larger than {max_bytes:,} bytes")
+            return bytes(body)
+
+        return url, self.fetch(url, what, whole, log)
 
 
 def offline_hint(url: str) -> str:
@@ -147,8 +147,9 @@ def offline_hint(url: str) -> str:
     )
 
 
-class PostgresResource(dg.ConfigurableResource):
-    """The Postgres warehouse; with no URL configured, an embedded server in a local folder."""
+class WarehouseResource(dg.ConfigurableResource):
+    """The Postgres warehouse, and the one writer every asset that writes to it goes through;
+    with no URL configured, an embedded server in a local folder."""
 
     url: str | None = Field(
         default=None,
@@ -164,6 +165,27 @@ class PostgresResource(dg.ConfigurableResource):
     )
     connect_attempts: int = Field(default=5, description="Attempts to connect before failing.")
     connect_timeout_seconds: int = Field(default=10, description="Timeout of one connect.")
+    lock_timeout_seconds: float = Field(
+        default=10.0,
+        description="How long a swap waits for readers of the table before giving up (retried).",
+    )
+    load_attempts: int = Field(
+        default=3,
+        description="Attempts per month when the warehouse goes away or the swap's lock times "
+        "out (each attempt reloads the whole month in one transaction).",
+    )
+    first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
+    load_slots: int | None = Field(
+        default=None,
+        description="Month loads at once into the warehouse schema, across all runs, and months "
+        f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
+    )
+    load_slot_timeout_seconds: float | None = Field(
+        default=None,
+        description="How long a month's load waits for a load slot before it fails naming the "
+        "sessions holding them. Unset: $TAXI_LOAD_SLOT_TIMEOUT, else "
+        f"{DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS:g}.",
+    )
     _resolved_url: str | None = PrivateAttr(default=None)
 
     @property
@@ -185,14 +207,18 @@ class PostgresResource(dg.ConfigurableResource):
         """The target URL with any password masked, for logs and errors."""
         return masked_url(self.target_url())
 
-    def writer(self, **settings: float) -> WarehouseWriter:
-        """The warehouse writer for this database and schema (see warehouse.py)."""
+    def writer(self) -> WarehouseWriter:
+        """The warehouse writer for this database and schema (mechanics/writer.py)."""
         return WarehouseWriter(
             url=self.target_url(),
             schema=self.warehouse_schema,
             connect_attempts=self.connect_attempts,
             connect_timeout_seconds=self.connect_timeout_seconds,
-            **settings,  # type: ignore[arg-type]
+            lock_timeout_seconds=self.lock_timeout_seconds,
+            load_attempts=self.load_attempts,
+            first_backoff_seconds=self.first_backoff_seconds,
+            load_slots=self.slots(),
+            load_slot_timeout_seconds=self.slot_timeout(),
         )
 
     @contextlib.contextmanager
@@ -201,41 +227,20 @@ class PostgresResource(dg.ConfigurableResource):
         with self.writer().connect() as conn:
             yield conn
 
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse writer's Dagster face: every asset that writes to Postgres goes through it."""
-
-    postgres: dg.ResourceDependency[PostgresResource]
-    lock_timeout_seconds: float = Field(
-        default=10.0,
-        description="How long a swap waits for readers of the table before giving up (retried).",
-    )
-    load_attempts: int = Field(
-        default=3,
-        description="Attempts per month when the warehouse goes away or the swap's lock times "
-        "out (each attempt reloads the whole month in one transaction).",
-    )
-    first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
-    load_slots: int | None = Field(
-        default=None,
-        description="Month loads at once into the warehouse schema, across all runs, and months "
-        f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
-    )
-
-    def writer(self) -> WarehouseWriter:
-        return self.postgres.writer(
-            lock_timeout_seconds=self.lock_timeout_seconds,
-            load_attempts=self.load_attempts,
-            first_backoff_seconds=self.first_backoff_seconds,
-            load_slots=self.slots(),
-        )
-
     def slots(self) -> int:
         """The load-slot count in force (at least 1)."""
-        if self.load_slots is not None:
-            return max(1, self.load_slots)
-        value = setting(None, "TAXI_LOAD_SLOTS", str(DEFAULT_LOAD_SLOTS))
-        try:
-            return max(1, int(value or DEFAULT_LOAD_SLOTS))
-        except ValueError:
-            raise TaxiError(f"TAXI_LOAD_SLOTS={value!r} is not a whole number") from None
+        return max(
+            1,
+            int(number_setting(self.load_slots, "TAXI_LOAD_SLOTS", DEFAULT_LOAD_SLOTS, whole=True)),
+        )
+
+    def slot_timeout(self) -> float:
+        """Seconds a load waits for a slot (more than 0)."""
+        seconds = number_setting(
+            self.load_slot_timeout_seconds,
+            "TAXI_LOAD_SLOT_TIMEOUT",
+            DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
+        )
+        if not seconds > 0:  # NaN too: it would never expire
+            raise TaxiError(f"the load slot timeout must be more than 0 seconds, not {seconds:g}")
+        return seconds

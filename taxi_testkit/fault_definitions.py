@@ -18,11 +18,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.jobs import yellow_taxi_job
+from taxi_assets.assets import TRIPS
+from taxi_assets.datasets import LESSON_DATASET
 from taxi_assets.mechanics.writer import LoadStats, WarehouseWriter
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 
+LESSON = TRIPS[LESSON_DATASET.name]
 HTTP_ATTEMPTS = 3
 STEP_RETRIES = 2
 
@@ -54,7 +55,7 @@ class PauseAfterCommit(WarehouseResource):
 
 storm_job = dg.define_asset_job(
     "storm_job",
-    selection=[raw_csv],
+    selection=[LESSON.raw],
     executor_def=dg.in_process_executor,  # step retries without a new process each time
     op_retry_policy=dg.RetryPolicy(
         max_retries=STEP_RETRIES,
@@ -65,13 +66,11 @@ storm_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_csv, yellow_taxi],
-    jobs=[yellow_taxi_job, storm_job],
+    assets=list(LESSON.assets),
+    jobs=[LESSON.job, storm_job],
     resources={
         "source": TaxiSource(max_attempts=HTTP_ATTEMPTS, first_backoff_seconds=0.05),
         "lake": DataLake(),
-        "warehouse": PauseAfterCommit(
-            postgres=PostgresResource(), pause_marker=dg.EnvVar("TAXI_FAULT_PAUSE_MARKER")
-        ),
+        "warehouse": PauseAfterCommit(pause_marker=dg.EnvVar("TAXI_FAULT_PAUSE_MARKER")),
     },
 )

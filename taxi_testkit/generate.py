@@ -1,34 +1,28 @@
-"""Generate yellow, green and FHV months exactly like the mirror's files, quirks included
+"""Generate any declared dataset's months exactly like the mirror's files, quirks included
 (docs/data.md: each year's header, empty fields where upstream has them).
 
 Deterministic by seed, any size, written in chunks so memory stays flat:
     python -m taxi_testkit.generate 2021-03 --rows 1925152 --out mirror/
     python -m taxi_testkit.generate 2019-10 --dataset green --out mirror/
 writes mirror/yellow/yellow_tripdata_2021-03.csv.gz (mirror/green/..., mirror/fhv/...), and
-the zone lookup mirror/misc/taxi_zone_lookup.csv.
+the zone lookup mirror/misc/taxi_zone_lookup.csv. Every line of a month, the header included,
+ends with CRLF, as the mirror's files (and the TLC's original CSVs) do.
 """
 
 import argparse
 import datetime as dt
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.datasets import DATASETS, YELLOW
+from taxi_assets.datasets import DATASETS, LESSON_DATASET
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_testkit.zones import ZONE_COUNT, write_zones
 
-# Data rows of the real files (docs/data.md); other months default to a small size.
-PUBLISHED_ROWS = {
-    "2021-01": 1_369_765,
-    "2021-02": 1_371_708,
-    "2021-03": 1_925_152,
-    "2019-01": 7_667_792,
-}
-# FHV 2019-01 still carried the high-volume services: about 23 million rows.
-OTHER_PUBLISHED_ROWS = {("fhv", "2019-01"): 23_000_000}
 CHUNK_ROWS = 100_000
+LINE_END = "\r\n"  # the mirror's files end every line, the header too, with CRLF
 _CENTS = np.array(
     [
         f"{c / 100:.2f}".rstrip("0").rstrip(".") if c % 100 else str(c // 100)
@@ -62,9 +56,11 @@ def _ints(values: np.ndarray) -> np.ndarray:
     return values.astype(str).astype(object)
 
 
-def _yellow_columns(
+def _metered_columns(
     month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
+    """A taximeter's trip: fares that add up to the total, the tail rows of 2020-2021 files
+    without vendor and counts, outlier pickups; times under the pickup/dropoff roles."""
     month_start = np.datetime64(month, "s").astype(np.int64)
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     span = np.datetime64(next_month, "s").astype(np.int64) - month_start
@@ -92,8 +88,8 @@ def _yellow_columns(
 
     columns = {
         "VendorID": _ints(rng.choice([1, 2, 6], n, p=[0.3, 0.6995, 0.0005])),
-        "tpep_pickup_datetime": _timestamps(pickup),
-        "tpep_dropoff_datetime": _timestamps(dropoff),
+        PICKUP: _timestamps(pickup),
+        DROPOFF: _timestamps(dropoff),
         "passenger_count": _ints(rng.choice(7, n, p=[0.02, 0.7, 0.14, 0.04, 0.03, 0.04, 0.03])),
         "trip_distance": _leading_dot(_money(distance), rng),
         "RatecodeID": _ints(rng.choice([1, 2, 5, 99], n, p=[0.96, 0.03, 0.009, 0.001])),
@@ -119,20 +115,18 @@ def _yellow_columns(
     previous_evening = f"{month - dt.timedelta(days=1):%Y-%m-%d} 23:5"
     for k, i in enumerate(outliers):
         choice = k % 4
-        columns["tpep_pickup_datetime"][i] = (
+        columns[PICKUP][i] = (
             f"{previous_evening}{i % 10}:0{i % 10}" if choice == 3 else _OUTLIER_PICKUPS[choice]
         )
     return columns
 
 
-def _green_columns(
+def _street_hail_columns(
     month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Green shares yellow's value forms; `ehail_fee` is nearly always empty, `trip_type` is 1
-    (street hail) or 2 (dispatch), empty where the other tail fields are."""
-    columns = _yellow_columns(month, start, n, total, rng)
-    columns["lpep_pickup_datetime"] = columns.pop("tpep_pickup_datetime")
-    columns["lpep_dropoff_datetime"] = columns.pop("tpep_dropoff_datetime")
+    """A metered trip's columns plus the street-hail ones: `ehail_fee` nearly always empty,
+    `trip_type` 1 (street hail) or 2 (dispatch), empty where the other tail fields are."""
+    columns = _metered_columns(month, start, n, total, rng)
     ehail = np.full(n, "", dtype=object)
     ehail[rng.random(n) < 0.0005] = "0"
     columns["ehail_fee"] = ehail
@@ -146,11 +140,11 @@ def _base_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([f"B{b:05d}" for b in rng.integers(1, 3500, n)], dtype=object)
 
 
-def _fhv_columns(
+def _dispatched_columns(
     month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """FHV: base numbers like `B00008`, a few empty; location IDs empty on most rows; `SR_Flag`
-    mostly empty; seconds-precise times, a few pickups outside the month."""
+    """A dispatched (for-hire) trip: base numbers like `B00008`, a few empty; location IDs
+    empty on most rows; `SR_Flag` mostly empty; a few pickups outside the month."""
     month_start = np.datetime64(month, "s").astype(np.int64)
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     span = np.datetime64(next_month, "s").astype(np.int64) - month_start
@@ -172,27 +166,75 @@ def _fhv_columns(
     pickups[rng.random(n) < 0.0002] = _OUTLIER_PICKUPS[1]
     return {
         "dispatching_base_num": dispatching,
-        "pickup_datetime": pickups,
-        "dropOff_datetime": _timestamps(dropoff),
-        "PUlocationID": locations(),
+        PICKUP: pickups,
+        DROPOFF: _timestamps(dropoff),
+        PICKUP_ZONE: locations(),
         "DOlocationID": locations(),
         "SR_Flag": flag,
         "Affiliated_base_number": affiliated,
     }
 
 
-_COLUMNS = {"yellow": _yellow_columns, "green": _green_columns, "fhv": _fhv_columns}
+# The generators name the time and zone columns by role; a spec's own names replace them.
+PICKUP, DROPOFF, PICKUP_ZONE = "<pickup>", "<dropoff>", "<pickup zone>"
+_GENERIC = {
+    "smallint": lambda rng, n: _ints(rng.integers(1, 7, n)),
+    "numeric": lambda rng, n: _money(rng.integers(-100, 5_000, n)),
+    "text": lambda rng, n: rng.choice(np.array(["N", "Y", ""], dtype=object), n),
+}
+
+
+def _family(spec: DatasetSpec):  # noqa: ANN202 - one of the generators above
+    """The generator whose columns fit the spec's, by the columns it declares."""
+    names = {c.name for c in spec.columns}
+    if "trip_type" in names:
+        return _street_hail_columns
+    if "fare_amount" in names:
+        return _metered_columns
+    if "dispatching_base_num" in names:
+        return _dispatched_columns
+    return None
+
+
+def _columns(
+    spec: DatasetSpec, month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Every column of `spec`: its family's realistic values, plain values of the column's type
+    for the rest (a dataset declared only in a test gets files too)."""
+    family = _family(spec)
+    made = family(month, start, n, total, rng) if family else {}
+    roles = {PICKUP: spec.pickup_column, DROPOFF: spec.dropoff_column}
+    roles[PICKUP_ZONE] = spec.pickup_zone_column
+    columns = {roles.get(name) or name: values for name, values in made.items()}
+    if spec.pickup_column and spec.pickup_column not in columns:
+        columns[spec.pickup_column] = _timestamps(_seconds_in(month, rng, n))
+    for column in spec.columns:
+        if column.name not in columns:
+            if column.pg_type == "timestamp":
+                columns[column.name] = _timestamps(_seconds_in(month, rng, n) + 600)
+            else:
+                columns[column.name] = _GENERIC[column.pg_type](rng, n)
+    return columns
+
+
+def _seconds_in(month: dt.date, rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` random epoch seconds within `month`."""
+    month_start = np.datetime64(month, "s").astype(np.int64)
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return month_start + rng.integers(
+        0, np.datetime64(following, "s").astype(np.int64) - month_start, n
+    )
 
 
 def header_for(spec: DatasetSpec, month: dt.date) -> tuple[str, ...]:
-    """The header the mirror's file of that month carries: FHV changed its spelling in 2020."""
-    return spec.header_variants[-1] if month.year >= 2020 else spec.header_variants[0]
+    """The header the mirror's file of that month carries (FHV changed its spelling in 2020)."""
+    return spec.header_for(f"{month:%Y-%m}")
 
 
 def _chunk(
     spec: DatasetSpec, month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
 ) -> list[str]:
-    columns = _COLUMNS[spec.name](month, start, n, total, rng)
+    columns = _columns(spec, month, start, n, total, rng)
     fields = (columns[c.name] for c in spec.columns)
     lines = [",".join(row) for row in zip(*fields, strict=True)]
     for i in np.flatnonzero(rng.random(n) < 0.0005):  # exact duplicate lines are real records
@@ -201,19 +243,26 @@ def _chunk(
     return lines
 
 
+def month_chunks(spec: DatasetSpec, month: dt.date, rows: int, seed: int = 42) -> Iterator[bytes]:
+    """The month's file as the mirror has it, uncompressed: header, then `rows` data rows, each
+    line ending in CRLF like the mirror's (and the TLC's) CSVs, in chunks of CHUNK_ROWS."""
+    rng = np.random.default_rng([seed, month.year, month.month])
+    yield (",".join(header_for(spec, month)) + LINE_END).encode()
+    for start in range(0, rows, CHUNK_ROWS):
+        lines = _chunk(spec, month, start, min(CHUNK_ROWS, rows - start), rows, rng)
+        yield (LINE_END.join(lines) + LINE_END).encode()
+
+
 def write_month(
-    month: str, rows: int, out_dir: Path, seed: int = 42, spec: DatasetSpec = YELLOW
+    month: str, rows: int, out_dir: Path, seed: int = 42, spec: DatasetSpec = LESSON_DATASET
 ) -> Path:
     """Write `<out_dir>/<name>/<name>_tripdata_<month>.csv.gz` with `rows` data rows."""
     first = dt.datetime.strptime(month, "%Y-%m").date()
     path = out_dir / spec.relative_path(first)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, first.year, first.month])
     with gzip.open(path, "wb", compresslevel=6) as handle:
-        handle.write((",".join(header_for(spec, first)) + "\n").encode())
-        for start in range(0, rows, CHUNK_ROWS):
-            lines = _chunk(spec, first, start, min(CHUNK_ROWS, rows - start), rows, rng)
-            handle.write(("\n".join(lines) + "\n").encode())
+        for chunk in month_chunks(spec, first, rows, seed):
+            handle.write(chunk)
     return path
 
 
@@ -223,13 +272,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, help="data rows (default: the real count, else 2000)")
     parser.add_argument("--out", type=Path, default=Path("mirror"))
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--dataset", choices=[d.name for d in DATASETS], default="yellow")
+    parser.add_argument(
+        "--dataset", choices=[d.name for d in DATASETS], default=LESSON_DATASET.name
+    )
     args = parser.parse_args()
     spec = next(d for d in DATASETS if d.name == args.dataset)
     for month in args.months:
-        published = PUBLISHED_ROWS if spec is YELLOW else {}
-        rows = args.rows or published.get(month) or OTHER_PUBLISHED_ROWS.get((spec.name, month))
-        rows = rows or 2000
+        rows = args.rows or spec.published_rows_in(month) or 2000
         path = write_month(month, rows, args.out, args.seed, spec)
         print(f"{path}\t{rows} rows")  # noqa: T201 - a command-line tool reports to stdout
     print(f"{write_zones(args.out, args.seed)}\t{ZONE_COUNT} zones")  # noqa: T201

@@ -6,7 +6,7 @@ these are the UI's other buttons, which the daemon tests press.
 
 from dataclasses import dataclass
 
-from taxi_assets.backfill_api import DagsterApi
+from taxi_assets.cli.backfill_api import DagsterApi
 
 TERMINAL_BACKFILL_STATUSES = {
     "COMPLETED",

@@ -18,8 +18,7 @@ import pytest
 from psycopg import sql
 
 from taxi_assets.datasets import FHV, GREEN
-from taxi_assets.dbt_assets import dbt_cli_resource
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
@@ -107,19 +106,17 @@ def lake_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def postgres(pg_schema: str) -> PostgresResource:
-    return PostgresResource(url=TEST_PG_URL, schema_name=pg_schema)
+def postgres(pg_schema: str) -> WarehouseResource:
+    return WarehouseResource(url=TEST_PG_URL, schema_name=pg_schema)
 
 
 @pytest.fixture
-def resources(mirror_url: str, lake_dir: Path, postgres: PostgresResource) -> dict:
+def resources(mirror_url: str, lake_dir: Path, postgres: WarehouseResource) -> dict:
     """The project's resources pointed at the loopback mirror, a temp lake and the test schema."""
     return {
         "source": TaxiSource(base_url=mirror_url, first_backoff_seconds=0.01),
         "lake": DataLake(root=str(lake_dir)),
-        "warehouse": WarehouseResource(postgres=postgres),
-        "postgres": postgres,
-        "dbt": dbt_cli_resource(),  # the Definitions' dbt assets need it, selected or not
+        "warehouse": postgres,
     }
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.dataset_spec import DatasetSpec
 from taxi_assets.datasets import YELLOW
-from taxi_assets.partitions import parse_month
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import DataLake, TaxiSource
+from taxi_testkit.generate import LINE_END
 
 PICKUP, DROPOFF, PASSENGERS, TOTAL = 1, 2, 3, 16  # field positions in a CSV line
 
@@ -24,6 +25,11 @@ def lines_of(resources: dict, month: str, spec: DatasetSpec = YELLOW) -> list[st
     return gzip.decompress(lake_file(resources, month, spec).read_bytes()).decode().splitlines()
 
 
+def gzip_lines(lines: list[str], line_end: str = LINE_END) -> bytes:
+    """`lines` as a month's gzip file, every line ended with `line_end` (the mirror's CRLF)."""
+    return gzip.compress("".join(line + line_end for line in lines).encode())
+
+
 def serve_crafted(
     resources: dict, tmp_path: Path, month: str, lines: list[str], spec: DatasetSpec = YELLOW
 ) -> None:
@@ -31,7 +37,7 @@ def serve_crafted(
     root = tmp_path / "crafted_mirror"
     target = root / spec.relative_path(parse_month(month))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    target.write_bytes(gzip_lines(lines))
     resources["source"] = TaxiSource(base_url=root.as_uri())
     resources["lake"] = DataLake(root=str(tmp_path / "crafted_lake"))
 

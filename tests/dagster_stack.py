@@ -145,7 +145,7 @@ def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
     logs.mkdir(parents=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    code = ["-m", "taxi_assets"]
+    code = ["-w", str(REPO / "workspace.yaml")]  # both code locations, as `make dev`
     with _throwaway_database() as database, contextlib.ExitStack() as stack:
         _write_instance_yaml(home, database)
         web_log = logs / "webserver.log"

@@ -1,7 +1,7 @@
 """Helpers for the dbt tests: a warehouse with months loaded, dbt builds, and SQL probes.
 
 Yellow months come through the real assets from the loopback mirror; green and FHV months are
-made in SQL (taxi_testkit.trip_tables) in the shape the warehouse holds them.
+generated and written straight into the warehouse (taxi_testkit.trip_tables).
 """
 
 import contextlib
@@ -15,12 +15,12 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.dbt_assets import dbt_cli_resource, taxi_dbt_dimensions, taxi_dbt_monthly
-from taxi_assets.partitions import parse_month
-from taxi_assets.zones import taxi_zones
+from taxi_assets.analytics.assets import dbt_cli_resource, taxi_dbt_dimensions, taxi_dbt_monthly
+from taxi_assets.mechanics.months import parse_month
+from taxi_assets.zones.assets import taxi_zones
 from taxi_testkit import trip_tables
 from tests.conftest import TEST_PG_URL
+from tests.support.trips import FHV_ASSETS, GREEN_ASSETS, raw_csv, yellow_taxi
 
 DBT_MODELS = (
     "stg_yellow_tripdata",
@@ -44,11 +44,10 @@ def load_yellow(resources: dict, month: str) -> None:
     dg.materialize([raw_csv, yellow_taxi], partition_key=month, resources=resources)
 
 
-def load_green_and_fhv(schema: str, month: str, green_rows: int = GREEN_ROWS, scale: int = 1):
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-        first = parse_month(month)
-        trip_tables.replace_month(conn, schema, "green_taxi", first, green_rows, scale)
-        trip_tables.replace_month(conn, schema, "fhv_taxi", first, 300)
+def load_green_and_fhv(schema: str, month: str, green_rows: int = GREEN_ROWS, seed: int = 42):
+    first = parse_month(month)
+    trip_tables.replace_month(TEST_PG_URL, schema, GREEN_ASSETS.spec, first, green_rows, seed)
+    trip_tables.replace_month(TEST_PG_URL, schema, FHV_ASSETS.spec, first, 300, seed)
 
 
 def load_zones(resources: dict) -> None:

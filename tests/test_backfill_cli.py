@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.checks import BLOCKING_CHECKS
 from taxi_assets.datasets import YELLOW
+from taxi_assets.trips.checks import BLOCKING_CHECKS
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.instance_events import latest_metadata_by_month
 

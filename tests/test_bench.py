@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from taxi_assets import defs
-from taxi_assets.assets import raw_csv, yellow_taxi
 from tests.conftest import MONTH_ROWS, TEST_PG_URL
+from tests.support.trips import raw_csv, yellow_taxi
 
 REPO = Path(__file__).resolve().parent.parent
 # Two runs of the bench, each one part of it at a tiny size, so that side by side (xdist) they

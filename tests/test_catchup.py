@@ -8,10 +8,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.catchup import months_to_catch_up
+from taxi_assets.cli.catchup import months_to_catch_up
+from taxi_assets.datasets import DATASETS
 from taxi_assets.resources import DataLake, TaxiSource
 from tests.dagster_stack import DagsterStack, running_stack
+from tests.support.trips import raw_csv, yellow_taxi
 
 KEYS = ["2020-12", "2021-01", "2021-02", "2021-03", "2021-04"]
 
@@ -66,12 +67,18 @@ def test_catchup_lists_then_launches_one_backfill_for_missing_and_failed_months(
         "lake": DataLake(root=str(tmp_path / "lake2")),
     }
     assert not materialize(stack, broken, "2021-02")  # February's latest attempt fails
-    assert catchup(stack, cli_env, "--dry-run").splitlines() == [
-        "2021-02  failed",
-        "2021-03  missing",
+    every_dataset = catchup(stack, cli_env, "--dry-run").splitlines()
+    assert [f"{spec.table} 2021-03  missing" for spec in DATASETS] == [
+        line for line in every_dataset if "2021-03" in line
     ]
-    backfill_id = catchup(stack, cli_env).splitlines()[-1].split()[2]  # "launched backfill <id> …"
-    assert catchup(stack, cli_env) == "nothing to catch up\n"  # the first one is still running
+    assert catchup(stack, cli_env, "--dry-run", "--dataset", "yellow").splitlines() == [
+        "yellow_taxi 2021-02  failed",
+        "yellow_taxi 2021-03  missing",
+    ]
+    launched = catchup(stack, cli_env, "--dataset", "yellow").splitlines()[-1]
+    backfill_id = launched.split()[2]  # "launched backfill <id> …"
+    # the first one is still running
+    assert catchup(stack, cli_env, "--dataset", "yellow") == "yellow_taxi: nothing to catch up\n"
     assert stack.api.backfill_targets(backfill_id) == (
         ["2021-02", "2021-03"],
         ["raw_csv", "yellow_taxi"],

@@ -6,11 +6,10 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.datasets import YELLOW
-from taxi_assets.marts import daily_borough_trips
-from taxi_assets.zones import taxi_zones
+from taxi_assets.marts.assets import daily_borough_trips
+from taxi_assets.trips.checks import MONTH_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.zones.assets import taxi_zones
 from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
 from tests.crafted import (
     DROPOFF,
@@ -25,6 +24,7 @@ from tests.crafted import (
     serve_crafted,
     set_field,
 )
+from tests.support.trips import raw_csv, yellow_taxi
 
 LOAD_AND_CHECK = [raw_csv, yellow_taxi]
 WARNINGS = [rule.name for rule in YELLOW.warnings]
@@ -62,7 +62,7 @@ def sql_exec(statement: str, *identifiers: str) -> None:
 
 def test_a_generated_month_passes_every_check_with_pandas_counts(resources: dict) -> None:
     found = load_and_check(resources, "2021-03")
-    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, *WARNINGS}
+    assert set(found) == {ROW_COUNT_CHECK, SCHEMA_CHECK, MONTH_CHECK, *WARNINGS}
     assert all(e.passed for e in found.values())
     expected = expected_flags(read_month(lake_file(resources, "2021-03")), "2021-03")
     counts = {name: found[name].metadata["flagged_rows"].value for name in WARNINGS}
@@ -89,6 +89,7 @@ def test_every_warning_fails_on_a_crafted_month_and_no_row_is_dropped(
         assert not found[name].passed and found[name].metadata["flagged_rows"].value == count
         assert found[name].severity == dg.AssetCheckSeverity.WARN
     assert found[ROW_COUNT_CHECK].passed and found[SCHEMA_CHECK].passed
+    assert found[MONTH_CHECK].passed  # 40 pickups in 2009: other months' share stays small
     assert count_rows(pg_schema, "yellow_taxi_2021_03") == len(lines) - 1
 
 

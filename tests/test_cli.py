@@ -14,6 +14,8 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 pytestmark = pytest.mark.cli
 # A Python warning ("BetaWarning: ...") or a Dagster log line at WARNING level.
 WARNING = re.compile(r"\w*Warning: .*|.* - WARNING - .*")
+# A line of `python -X importtime`: "import time: <self> | <cumulative> | <module>".
+IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -45,13 +47,19 @@ def test_the_generator_help_prints_no_warning(cli_env: dict[str, str]) -> None:
     assert WARNING.findall(done.stdout + done.stderr) == []
 
 
-def test_job_execute_loads_the_tagged_month(cli_env: dict[str, str], pg_schema: str) -> None:
+def test_job_execute_loads_the_tagged_month_without_importing_dbt(
+    cli_env: dict[str, str], pg_schema: str
+) -> None:
     tags = json.dumps({"dagster/partition": "2021-03"})
     done = run_cli(
-        ["job", "execute", "-m", "taxi_assets", "-j", "yellow_taxi_job", "--tags", tags], cli_env
+        ["job", "execute", "-m", "taxi_assets", "-j", "yellow_taxi_job", "--tags", tags],
+        {**cli_env, "PYTHONPROFILEIMPORTTIME": "1"},  # every import, on stderr
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert count_rows(pg_schema, "yellow_taxi_2021_03") == MONTH_ROWS["2021-03"]
+    imported = IMPORTED.findall(done.stderr)
+    assert "dagster" in imported and "psycopg" in imported  # the profile was taken
+    assert not {"dbt", "dagster_dbt"} & set(imported)
 
 
 def test_job_execute_refuses_a_hostile_partition_key(

@@ -10,9 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import WAREHOUSE_POOL, raw_csv, yellow_taxi
+from taxi_assets.trips.assets import WAREHOUSE_POOL
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.dagster_stack import REPO
+from tests.support.trips import raw_csv, yellow_taxi
 from tests.warehouse_probes import blocked_by, reader_holding, staging_tables
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

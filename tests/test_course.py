@@ -6,7 +6,7 @@ import sys
 import dagster as dg
 import pytest
 
-from taxi_assets.course import COURSE, spans
+from taxi_assets.cli.course import COURSE, spans
 from taxi_assets.datasets import FHV, GREEN
 from tests.conftest import DATASET_ROWS
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.dagster_stack import DagsterStack, running_stack, wait_until
 from tests.instance_events import latest_metadata_by_month
+from tests.support.trips import raw_csv, yellow_taxi
 from tests.warehouse_probes import blocked_by, reader_holding, staging_tables, table_oid
 
 ASSETS = [raw_csv, yellow_taxi]

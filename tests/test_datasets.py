@@ -1,6 +1,7 @@
 """Green and FHV on yellow's guarantees, FHV's two headers, and a dataset declared in a test."""
 
 import csv
+import datetime as dt
 import gzip
 import json
 from pathlib import Path
@@ -9,13 +10,18 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from taxi_assets.asset_factory import DatasetAssets, dataset_assets
-from taxi_assets.assets import FHV_ASSETS, GREEN_ASSETS
-from taxi_assets.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.datasets import FHV
-from taxi_assets.schema import Column
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.mechanics.schema import Column
+from taxi_assets.resources import TaxiSource
+from taxi_assets.trips.assets import DatasetAssets, dataset_assets
+from taxi_assets.trips.slice import trip_slice
+from taxi_testkit import trip_tables
+from taxi_testkit.generate import write_month
+from taxi_testkit.mirror import serve_mirror
 from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows, failure_message, table_fingerprint
 from tests.crafted import lake_file, lines_of, serve_crafted, set_field
+from tests.support.trips import FHV_ASSETS, GREEN_ASSETS
 from tests.test_cli import run_cli
 
 
@@ -114,6 +120,8 @@ FHVHV = DatasetSpec(
     ),
     first_month="2021-01",
     last_month="2021-12",
+    pickup_column="pickup_datetime",
+    pickup_zone_column="PULocationID",
 )
 FHVHV_LINES = [
     "hvfhs_license_num,pickup_datetime,PULocationID,base_passenger_fare",
@@ -138,3 +146,24 @@ def test_a_fourth_dataset_is_one_spec_and_nothing_else(
     }
     assert found["negative_fares"].metadata["flagged_rows"].value == 1
     assert found["row_count_matches_lake"].passed and found["schema_matches_contract"].passed
+
+
+def test_a_dataset_declared_here_gets_its_job_schedule_files_and_tables(
+    resources: dict, pg_schema: str, tmp_path: Path
+) -> None:
+    trips = trip_slice(FHVHV)  # nothing but the declaration above
+    write_month("2021-06", 700, tmp_path / "mirror", spec=FHVHV)  # the generator's file
+    with serve_mirror(tmp_path / "mirror") as url:
+        slice_defs = dg.Definitions(
+            assets=list(trips.assets),
+            jobs=[trips.job],
+            schedules=[trips.schedule],
+            resources={**resources, "source": TaxiSource(base_url=url)},
+        )
+        schedule = slice_defs.resolve_schedule_def("fhvhv_taxi_job_schedule")
+        assert (schedule.job_name, schedule.cron_schedule) == ("fhvhv_taxi_job", "0 6 2 * *")
+        job = slice_defs.resolve_job_def("fhvhv_taxi_job")
+        assert job.execute_in_process(partition_key="2021-06").success
+    assert count_rows(pg_schema, "fhvhv_taxi_2021_06") == 700
+    trip_tables.replace_month(TEST_PG_URL, pg_schema, FHVHV, dt.date(2021, 7, 1), 50)
+    assert count_rows(pg_schema, "fhvhv_taxi") == 750  # the test kit's month joined the parent

@@ -6,14 +6,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets import defs
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.dbt_assets import DBT_GROUP, taxi_dbt_dimensions, taxi_dbt_monthly
-from taxi_assets.partitions import month_partitions
-from taxi_assets.resources import PostgresResource
-from taxi_assets.zones import taxi_zones
+from taxi_assets.analytics.assets import DBT_GROUP, taxi_dbt_dimensions, taxi_dbt_monthly
+from taxi_assets.resources import WarehouseResource
+from taxi_assets.shared.partitions import month_partitions
+from taxi_assets.zones.assets import taxi_zones
 from tests.conftest import TEST_PG_URL
 from tests.dbt_warehouse import DBT_MODELS, build_dimensions, load_zones, run_dbt_cli, with_dbt
+from tests.support.trips import raw_csv, yellow_taxi
+from tests.support.workspace import WORKSPACE as defs
 
 LINEAGE = [
     "raw_csv",
@@ -92,11 +92,11 @@ def test_the_password_stays_out_of_a_dagster_run(
     resources: dict, pg_schema: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     load_zones(resources)
-    postgres = PostgresResource(
+    postgres = WarehouseResource(
         url=TEST_PG_URL.replace("@", f":{PASSWORD}@"), schema_name=pg_schema
     )
     with dg.instance_for_test() as instance:
-        build_dimensions({**with_dbt(resources), "postgres": postgres}, instance)
+        build_dimensions({**with_dbt(resources), "warehouse": postgres}, instance)
         events = instance.all_logs(instance.get_runs()[0].run_id)
     printed = capfd.readouterr()
     assert "dim_zones" in printed.out + printed.err  # dbt's own output was captured

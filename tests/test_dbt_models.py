@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from taxi_assets.errors import TransientError
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.mechanics.errors import TransientError
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from tests.conftest import TEST_PG_URL, failure_message, throwaway_schema
 from tests.dbt_warehouse import (
     DBT_MODELS,
@@ -49,12 +49,11 @@ def load_months(resources: dict, schema: str) -> dict:
 def built(mirror_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A shared warehouse with both months built; "march" holds March's build result."""
     with throwaway_schema() as schema:
-        postgres = PostgresResource(url=TEST_PG_URL, schema_name=schema)
+        postgres = WarehouseResource(url=TEST_PG_URL, schema_name=schema)
         resources = {
             "source": TaxiSource(base_url=mirror_url),
             "lake": DataLake(root=str(tmp_path_factory.mktemp("lake"))),
-            "warehouse": WarehouseResource(postgres=postgres),
-            "postgres": postgres,
+            "warehouse": postgres,
         }
         resources = load_months(resources, schema)
         build_month(resources, "2021-02")
@@ -94,7 +93,10 @@ def test_a_swap_does_not_wait_for_dbt_reading_another_month(
 ):
     schema, resources = built["schema"], built["resources"]
     impatient = WarehouseResource(
-        postgres=resources["postgres"], lock_timeout_seconds=1, load_attempts=1
+        url=resources["warehouse"].url,
+        schema_name=resources["warehouse"].schema_name,
+        lock_timeout_seconds=1,
+        load_attempts=1,
     )
     march_staging = compiled_sql("stg_yellow_tripdata", "2021-03", cli_env, tmp_path)
     with holding_read(schema, march_staging):
@@ -137,7 +139,7 @@ def test_rebuilding_a_reloaded_month_replaces_exactly_its_rows(warehouse: dict, 
     for month in MONTHS:
         build_month(warehouse, month)
     february = month_figures(pg_schema, "fct_trips", "2021-02")
-    load_green_and_fhv(pg_schema, "2021-03", green_rows=150, scale=3)  # different rows
+    load_green_and_fhv(pg_schema, "2021-03", green_rows=150, seed=3)  # different rows
     build_month(warehouse, "2021-03")
     rows, trip_ids, revenue = month_figures(pg_schema, "fct_trips", "2021-03")
     assert rows == trip_ids == kept_by_staging(pg_schema, "2021-03")

@@ -1,16 +1,17 @@
 """Cheap guards against silent renames: what users type and what the UI shows."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.freshness import CronFreshnessPolicy
 
-from taxi_assets import defs
-from taxi_assets.checks import ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets import analytics, defs
 from taxi_assets.datasets import DATASETS, YELLOW
-from taxi_assets.marts import COLUMN_LINEAGE, MART_COLUMNS
-from taxi_assets.partitions import month_partitions, monthly_partitions
-from taxi_assets.zones import ZONE_COLUMNS
+from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
+from taxi_assets.shared.partitions import month_partitions, monthly_partitions
+from taxi_assets.trips.checks import MONTH_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
+from taxi_assets.zones.assets import ZONE_COLUMNS
 
 
 def test_definitions_load_with_the_pinned_asset_keys() -> None:
@@ -73,6 +74,7 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
     assert set(checks) == {
         "row_count_matches_lake",
         "schema_matches_contract",
+        "pickups_in_file_month",
         "pickups_outside_month",
         "negative_totals",
         "dropoff_before_pickup",
@@ -84,6 +86,7 @@ def test_yellow_taxi_has_the_pinned_checks_and_blocking_ones() -> None:
     assert {name for name, spec in checks.items() if spec.blocking} == {
         "row_count_matches_lake",
         "schema_matches_contract",
+        "pickups_in_file_month",
     }
 
 
@@ -129,7 +132,8 @@ def test_every_dataset_has_the_blocking_checks_and_its_warnings() -> None:
     graph = defs.resolve_asset_graph()
     for spec in DATASETS:
         checks = {k.name for k in graph.asset_check_keys if k.asset_key.path == [spec.table]}
-        assert checks == {ROW_COUNT_CHECK, SCHEMA_CHECK, *(rule.name for rule in spec.warnings)}
+        blocking = {ROW_COUNT_CHECK, SCHEMA_CHECK, MONTH_CHECK}
+        assert checks == {*blocking, *(rule.name for rule in spec.warnings)}
 
 
 def test_every_dataset_is_published_2019_01_through_2021_07() -> None:
@@ -137,3 +141,13 @@ def test_every_dataset_is_published_2019_01_through_2021_07() -> None:
     for spec in DATASETS:
         keys = graph.get(dg.AssetKey(spec.table)).partitions_def.get_partition_keys()
         assert (keys[0], keys[-1], len(keys)) == ("2019-01", "2021-07", 31)
+
+
+def test_every_asset_of_both_locations_has_an_owner_and_a_link_to_its_code() -> None:
+    for location in (defs, analytics.defs):
+        graph = location.resolve_asset_graph()
+        for key in graph.executable_asset_keys:
+            node = graph.get(key)
+            references = node.metadata["dagster/code_references"].code_references
+            assert node.owners == ["team:taxi-data"], key
+            assert all(Path(ref.file_path).is_file() for ref in references), key

@@ -20,11 +20,14 @@ def count_in_chunks(data: bytes, chunk_bytes: int, scratch: Path) -> int:
         counter.close()
 
 
+@pytest.mark.parametrize("line_end", ["\r\n", "\n"], ids=["crlf", "lf"])  # the mirror's, a copy's
 @pytest.mark.parametrize("chunk_bytes", [7, 4096, 1 << 20])
-def test_counts_what_pandas_counts_whatever_the_chunking(tmp_path: Path, chunk_bytes: int) -> None:
+def test_counts_what_pandas_counts_whatever_the_chunking(
+    tmp_path: Path, chunk_bytes: int, line_end: str
+) -> None:
     rng = random.Random(7)
     lines = [f"{rng.randrange(300)},{rng.randrange(5)}" for _ in range(5000)]
-    data = ("a,b\n" + "\n".join(lines)).encode()  # no newline after the last line
+    data = ("a,b" + line_end + line_end.join(lines)).encode()  # the last line has no line end
     expected = int(pd.Series(lines).duplicated().sum())
     assert count_in_chunks(data, chunk_bytes, tmp_path) == expected > 1000
 

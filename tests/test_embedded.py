@@ -5,9 +5,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS
+from tests.support.trips import raw_csv, yellow_taxi
 
 pytestmark = pytest.mark.embedded
 
@@ -16,11 +16,11 @@ def test_a_month_loads_into_the_embedded_server(
     mirror_url: str, tmp_path: Path, embedded_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(embedded_dir))
-    postgres = PostgresResource()  # nothing configured: the embedded default
+    postgres = WarehouseResource()  # nothing configured: the embedded default
     resources = {
         "source": TaxiSource(base_url=mirror_url),
         "lake": DataLake(root=str(tmp_path / "lake")),
-        "warehouse": WarehouseResource(postgres=postgres),
+        "warehouse": postgres,
     }
     dg.materialize([raw_csv, yellow_taxi], partition_key="2021-01", resources=resources)
     assert "host=" in postgres.target_url() and str(embedded_dir) in postgres.target_url()
@@ -34,7 +34,7 @@ def test_the_embedded_server_is_set_up_for_bulk_loads(
     embedded_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TAXI_PG_EMBEDDED_DIR", str(embedded_dir))
-    with PostgresResource().connect() as conn:
+    with WarehouseResource().connect() as conn:
         settings = dict(
             conn.execute(
                 "SELECT name, CASE WHEN pending_restart THEN 'after restart' ELSE setting END "

@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import yellow_taxi
 from tests.conftest import table_fingerprint
 from tests.crafted import DROPOFF, PICKUP, lines_of, serve_crafted, set_field
+from tests.support.trips import yellow_taxi
 from tests.test_ingest import materialize
 
 STORE_AND_FWD = 6

@@ -1,15 +1,30 @@
 """Materializing months end to end: the lake, the warehouse, reloads, failures, concurrency."""
 
+import codecs
 import gzip
 import threading
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
+from psycopg import sql
 
-from taxi_assets.assets import raw_csv, yellow_taxi
+from taxi_assets.datasets import FHV, GREEN
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import DataLake, TaxiSource
-from tests.conftest import MONTH_ROWS, count_rows, table_fingerprint
+from taxi_assets.trips.slice import TripSlice
+from tests.conftest import (
+    DATASET_ROWS,
+    MONTH_ROWS,
+    TEST_PG_URL,
+    count_rows,
+    failure_message,
+    table_fingerprint,
+)
+from tests.crafted import gzip_lines, lines_of
+from tests.support.trips import FHV_ASSETS, GREEN_ASSETS, YELLOW_ASSETS, raw_csv, yellow_taxi
 
 ASSETS = [raw_csv, yellow_taxi]
 
@@ -54,6 +69,71 @@ def test_reloading_a_month_replaces_it_exactly(resources: dict, pg_schema: str) 
     assert first[0] == MONTH_ROWS["2021-03"]
 
 
+# The mirror ends every line with CRLF (docs/data.md); a re-saved copy may have LF alone.
+
+
+def test_the_generator_ends_every_line_with_crlf_like_the_mirror(mirror_dir: Path) -> None:
+    months = sorted(mirror_dir.glob("*/*_tripdata_*.csv.gz"))
+    for path in months:
+        data = gzip.decompress(path.read_bytes())
+        assert data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r"), path.name
+        assert data.endswith(b"\r\n") and not data.startswith(codecs.BOM_UTF8)
+        assert b'"' not in data, path.name
+    assert len(months) == len(MONTH_ROWS) + len(DATASET_ROWS)
+
+
+def values_of(schema: str, table: str, column: str) -> Counter:
+    """How often each value of `column` occurs, as Postgres writes it as text (NULL: None)."""
+    query = sql.SQL("SELECT {}::text, count(*) FROM {} GROUP BY 1").format(
+        sql.Identifier(column), sql.Identifier(schema, table)
+    )
+    with psycopg.connect(TEST_PG_URL) as conn:
+        return Counter(dict(conn.execute(query).fetchall()))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "month", "rows"),
+    [
+        (YELLOW_ASSETS, "2021-03", MONTH_ROWS["2021-03"]),
+        (GREEN_ASSETS, "2019-10", DATASET_ROWS[(GREEN, "2019-10")]),
+        (FHV_ASSETS, "2020-01", DATASET_ROWS[(FHV, "2020-01")]),  # its last column is text
+    ],
+    ids=["yellow", "green", "fhv"],
+)
+def test_a_crlf_month_loads_exact_counts_and_clean_last_values(
+    dataset: TripSlice, month: str, rows: int, resources: dict, pg_schema: str
+) -> None:
+    dg.materialize([dataset.raw, dataset.warehouse], partition_key=month, resources=resources)
+    lines = lines_of(resources, month, dataset.spec)[1:]
+    table = dataset.spec.child_table(parse_month(month))
+    assert count_rows(pg_schema, table) == len(lines) == rows
+    expected = Counter(line.rsplit(",", 1)[1] or None for line in lines)
+    assert values_of(pg_schema, table, dataset.spec.columns[-1].name) == expected
+
+
+def test_a_month_resaved_with_lf_alone_loads_the_same_rows(
+    resources: dict, pg_schema: str, tmp_path: Path
+) -> None:
+    crlf = materialize(resources, "2021-01").asset_materializations_for_node("yellow_taxi")
+    before = table_fingerprint(pg_schema, "yellow_taxi_2021_01")
+    lf = gzip_lines(lines_of(resources, "2021-01"), line_end="\n")
+    _point_at_new_mirror(resources, tmp_path, "2021-01", lf)
+    again = materialize(resources, "2021-01").asset_materializations_for_node("yellow_taxi")
+    assert table_fingerprint(pg_schema, "yellow_taxi_2021_01") == before
+    assert again[0].metadata["duplicate_rows"].value == crlf[0].metadata["duplicate_rows"].value
+
+
+def test_a_month_mixing_crlf_and_lf_is_refused_at_its_first_lf_line(
+    resources: dict, mirror_dir: Path, tmp_path: Path
+) -> None:
+    data = gzip.decompress((mirror_dir / "yellow" / "yellow_tripdata_2021-02.csv.gz").read_bytes())
+    mixed = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n", 1)  # a CRLF header only
+    _point_at_new_mirror(resources, tmp_path, "2021-02", gzip.compress(mixed))
+    message = failure_message(materialize(resources, "2021-02", raise_on_error=False))
+    assert "2021-02" in message and "unquoted newline found in data" in message
+    assert "line 2" in message
+
+
 def test_a_verified_lake_file_is_reused(resources: dict) -> None:
     materialize(resources, "2021-01")
     second = materialize(resources, "2021-01")
@@ -66,7 +146,7 @@ def test_corrupt_download_for_a_loaded_month_fails_and_keeps_old_rows(
 ) -> None:
     materialize(resources, "2021-02")
     before = table_fingerprint(pg_schema, "yellow_taxi_2021_02")
-    good = gzip.compress(("\n".join(_lines_of(resources, "2021-02")) + "\n").encode())
+    good = gzip_lines(lines_of(resources, "2021-02"))
     _point_at_new_mirror(resources, tmp_path, "2021-02", good[: len(good) // 2])
     result = materialize(resources, "2021-02", raise_on_error=False)
     message = str(result.get_step_failure_events()[0].step_failure_data.error)
@@ -80,8 +160,7 @@ def test_lake_file_changed_after_verification_is_not_loaded(
     materialize(resources, "2021-03")
     before = table_fingerprint(pg_schema, "yellow_taxi_2021_03")
     stored = lake_dir / "yellow" / "yellow_tripdata_2021-03.csv.gz"
-    lines = _lines_of(resources, "2021-03")
-    stored.write_bytes(gzip.compress(("\n".join(lines[:-1]) + "\n").encode()))
+    stored.write_bytes(gzip_lines(lines_of(resources, "2021-03")[:-1]))
     result = dg.materialize(
         [yellow_taxi], partition_key="2021-03", resources=resources, raise_on_error=False
     )
@@ -95,13 +174,11 @@ def test_a_month_with_a_bad_row_is_refused_and_old_rows_stay(
 ) -> None:
     materialize(resources, "2021-01")
     before = table_fingerprint(pg_schema, "yellow_taxi_2021_01")
-    lines = _lines_of(resources, "2021-01")
+    lines = lines_of(resources, "2021-01")
     fields = lines[7].split(",")
     fields[4] = "not-a-number"
     lines[7] = ",".join(fields)
-    _point_at_new_mirror(
-        resources, tmp_path, "2021-01", gzip.compress(("\n".join(lines) + "\n").encode())
-    )
+    _point_at_new_mirror(resources, tmp_path, "2021-01", gzip_lines(lines))
     result = materialize(resources, "2021-01", raise_on_error=False)
     message = str(result.get_step_failure_events()[0].step_failure_data.error)
     assert "2021-01" in message and "line 8" in message
@@ -135,12 +212,6 @@ def test_unpublished_month_fails_at_once_naming_the_url(resources: dict) -> None
     assert "2020-06 is not published at http://127.0.0.1:" in message
 
 
-def _lines_of(resources: dict, month: str) -> list[str]:
-    lake_root = Path(resources["lake"].root)
-    path = lake_root / "yellow" / f"yellow_tripdata_{month}.csv.gz"
-    return gzip.decompress(path.read_bytes()).decode().splitlines()
-
-
 def _point_at_new_mirror(resources: dict, tmp_path: Path, month: str, content: bytes) -> None:
     """Serve `content` as the month from a file:// mirror, into a fresh lake."""
     target = tmp_path / "mirror2" / "yellow" / f"yellow_tripdata_{month}.csv.gz"
@@ -152,7 +223,7 @@ def _point_at_new_mirror(resources: dict, tmp_path: Path, month: str, content: b
 
 @pytest.mark.parametrize("key", ["../../x", "2021-13", "2021-01'; drop table x;--", "2021-1"])
 def test_hostile_partition_keys_are_rejected(key: str) -> None:
-    from taxi_assets.partitions import parse_month
+    from taxi_assets.mechanics.months import parse_month
 
     with pytest.raises(ValueError, match="not a month"):
         parse_month(key)

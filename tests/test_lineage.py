@@ -8,12 +8,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from taxi_assets.assets import raw_csv, yellow_taxi
-from taxi_assets.marts import MART_TABLE, daily_borough_trips
+from taxi_assets.marts.assets import MART_TABLE, daily_borough_trips
 from taxi_assets.resources import TaxiSource
-from taxi_assets.zones import ZONES_TABLE, taxi_zones
+from taxi_assets.zones.assets import ZONES_TABLE, taxi_zones
 from tests.conftest import TEST_PG_URL
 from tests.crafted import lake_file, only_metadata, range_tags, read_month
+from tests.support.trips import raw_csv, yellow_taxi
 
 GRAPH = [raw_csv, yellow_taxi, taxi_zones, daily_borough_trips]
 MONTHLY = [raw_csv, yellow_taxi, daily_borough_trips]

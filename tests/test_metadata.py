@@ -5,12 +5,12 @@ import hashlib
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.datasets import YELLOW
 from taxi_assets.mechanics.writer import PREVIEW_ROWS
-from taxi_assets.zones import ZONE_COLUMNS, taxi_zones
+from taxi_assets.zones.assets import ZONE_COLUMNS, taxi_zones
 from tests.conftest import MONTH_ROWS
 from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
+from tests.support.trips import raw_csv, yellow_taxi
 
 STANDARD_KEYS = {
     "dagster/row_count",

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.resources import WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows, failure_message
 from tests.crafted import lake_file, range_tags
+from tests.support.trips import raw_csv, yellow_taxi
 from tests.warehouse_probes import blocked_by, reader_holding, table_oid
 
 
@@ -24,7 +24,10 @@ def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
 def start_range(resources: dict, first: str, last: str, slots: int) -> threading.Thread:
     """Materialize yellow_taxi for first..last in a thread, with patient swaps and `slots`."""
     patient = WarehouseResource(
-        postgres=resources["postgres"], lock_timeout_seconds=120, load_slots=slots
+        url=resources["warehouse"].url,
+        schema_name=resources["warehouse"].schema_name,
+        lock_timeout_seconds=120,
+        load_slots=slots,
     )
     run = threading.Thread(
         target=dg.materialize,

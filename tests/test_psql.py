@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from tests.conftest import MONTH_ROWS
+from tests.support.trips import raw_csv, yellow_taxi
 
 COMMAND = [sys.executable, "-m", "taxi_assets.psql"]
 

@@ -10,13 +10,13 @@ bucket's hashes (a sixteenth of a 23-million-row month is 12 MB), whatever the m
 The count is exact up to 64-bit hash collisions: two different lines share a hash with
 probability about n**2 / 2**65 for n lines (1e-5 for 23 million). It counts identical *lines*:
 two lines that differ only in how a value is written (`2.1` and `2.10`) are different lines.
+Lines are split at LF and keep the CR of a CRLF file (the mirror's), which COPY requires to be
+the same on every line, so equal records are equal lines without a copy to strip it.
 """
 
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import numpy as np
 
 DUPLICATE_ROWS = "duplicate_rows"  # the metadata key, as the warning is named
 _BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
@@ -33,21 +33,25 @@ class DuplicateLines:
         ]
         self._tail = b""
         self._header_seen = False
+        self._cr = b""  # b"\r" when the header ends with CRLF, as the mirror's lines all do
 
     def feed(self, chunk: bytes) -> None:
         """Hash the complete lines of `chunk` (the last partial line waits for the next)."""
         lines = (self._tail + chunk).split(b"\n")
         self._tail = lines.pop()
         if not self._header_seen and lines:
+            self._cr = b"\r" if lines[0].endswith(b"\r") else b""
             lines = lines[1:]
             self._header_seen = True
         self._store(lines)
 
     def extra_copies(self) -> int:
         """Lines that repeat an earlier line of the file, as `pandas.duplicated().sum()` counts."""
-        if self._tail:
-            self._store([self._tail] if self._header_seen else [])
+        if self._tail:  # the last line lacks its line end: it gets the CR its equals carry
+            self._store([self._tail.removesuffix(b"\r") + self._cr] if self._header_seen else [])
             self._tail = b""
+        import numpy as np  # here, not at import: a load's start-up need not pay for it
+
         extra = 0
         for handle in self._buckets:
             handle.close()
@@ -64,6 +68,8 @@ class DuplicateLines:
     def _store(self, lines: list[bytes]) -> None:
         if not lines:
             return
+        import numpy as np
+
         # Python's own 64-bit string hash (SipHash, seeded per process: fine within one load).
         hashes = np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)).view(np.uint64)
         bucket = hashes >> np.uint64(64 - _BUCKET_BITS)

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import BadSourceFileError, TaxiError, TransientError
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.errors import BadSourceFileError, TaxiError, TransientError
 from taxi_assets.mechanics.verifier import FileFacts, GzipCsvVerifier, inflate_chunks, verify_file
 
 if TYPE_CHECKING:

@@ -4,7 +4,9 @@ Dagster's pool (`taxi_warehouse`) limits *steps*; one step of a ranged run loads
 side by side, so the pool alone cannot bound month loads. The bound lives in the warehouse
 instead: N session advisory locks, the slots, keyed by the schema in a namespace of their own.
 A load takes the first free slot on its own connection and keeps it until it commits or rolls
-back; with every slot taken it waits and tries again. A crashed loader's connection closes and
+back; with every slot taken it waits and tries again, for at most a timeout: a session that
+holds a slot for ever (a forgotten psql, a hung client) must not make every load wait for ever,
+so the load then fails naming who holds the slots. A crashed loader's connection closes and
 its slot frees itself: nothing to clean up.
 
 Keys are `(hashtext('<schema>/load_slot'), slot)`: the second key stays below N, while the
@@ -12,13 +14,28 @@ per-month locks use `YYYYMM`, so the two never meet.
 """
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 
 import psycopg
 
+from taxi_assets.mechanics.errors import TaxiError
+
 DEFAULT_LOAD_SLOTS = 2  # as many as the `taxi_warehouse` pool's ceiling in dagster.yaml
+# Longer than any month's load here (a full month takes minutes), short of "for ever".
+DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS = 1800.0
 _MAX_POLL_SECONDS = 1.0
+
+# Who holds the schema's slots: pg_locks knows the sessions, pg_stat_activity who they are.
+_HOLDERS = """
+SELECT l.pid, string_agg(l.objid::text, ', ' ORDER BY l.objid), a.application_name,
+host(a.client_addr), a.backend_start, a.state, a.state_change
+FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = hashtext(%s)::oid
+AND l.objsubid = 2 AND l.objid < %s
+GROUP BY 1, 3, 4, 5, 6, 7 ORDER BY min(l.objid)
+"""
 
 
 def _key(schema: str) -> str:
@@ -32,18 +49,29 @@ def load_slot(
     slots: int,
     on_wait: Callable[[int], None] = lambda slots: None,
     poll_seconds: float = 0.1,
+    timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
+    where: str = "a load",
 ) -> Iterator[int]:
     """Hold one of the `slots` load slots of `schema` on `conn` (autocommit) for the block.
 
-    Yields the slot's number. Calls `on_wait(slots)` once if it has to wait for one.
+    Yields the slot's number. Calls `on_wait(slots)` once if it has to wait for one; after
+    `timeout_seconds` of waiting raises TaxiError naming `where` and the slots' holders.
     """
     if slots < 1:
         raise ValueError(f"load slots must be at least 1, not {slots}")
+    deadline = time.monotonic() + timeout_seconds
     slot, waited = _try_each(conn, schema, slots), False
     while slot is None:
         if not waited:
             on_wait(slots)
             waited = True
+        if time.monotonic() >= deadline:
+            raise TaxiError(
+                f"{where}: waited {timeout_seconds:g}s for one of the {slots} load slots of "
+                f"schema {schema}, held by {holders(conn, schema, slots)}; nothing was loaded. "
+                "End a holder (SELECT pg_terminate_backend(<pid>)) or wait for it, then "
+                "materialize again; TAXI_LOAD_SLOT_TIMEOUT sets how long a load waits"
+            )
         time.sleep(poll_seconds)
         poll_seconds = min(poll_seconds * 1.5, _MAX_POLL_SECONDS)
         slot = _try_each(conn, schema, slots)
@@ -63,6 +91,21 @@ def _try_each(conn: psycopg.Connection, schema: str, slots: int) -> int | None:
         if taken and taken[0]:
             return slot
     return None
+
+
+def holders(conn: psycopg.Connection, schema: str, slots: int) -> str:
+    """The sessions holding the schema's slots: pid, application, client, since when."""
+    rows = conn.execute(_HOLDERS, (_key(schema), slots)).fetchall()
+    described = [
+        f"pid {pid} (slot {taken}; application_name {app!r}, client {client or 'local socket'}, "
+        f"connected since {_when(started)}, {state or 'state unknown'} since {_when(changed)})"
+        for pid, taken, app, client, started, state, changed in rows
+    ]
+    return "; ".join(described) or "no session any more (they just ended)"
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S %Z}".strip() if moment else "unknown"
 
 
 def slots_in_use(conn: psycopg.Connection, schema: str) -> int:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from taxi_assets.dataset_spec import DatasetSpec, WarningRule
-from taxi_assets.partitions import next_month
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.mechanics.months import next_month
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,18 @@ def month_counts(
     assert row is not None
     names = [rule.name for rule in spec.warnings]
     return MonthCounts(rows=row[0], flagged=dict(zip(names, row[1:], strict=True)))
+
+
+def outside_month_rows(
+    conn: psycopg.Connection, table: sql.Identifier, spec: DatasetSpec, month: dt.date
+) -> tuple[int, int]:
+    """(rows, rows whose pickup lies outside `month`) of a table holding the month, one scan;
+    the pickup column is the one the dataset's `outside_month` rule names."""
+    rule = next(r for r in spec.warnings if r.kind == "outside_month")
+    query = sql.SQL("SELECT count(*), {} FROM {} AS t").format(_count(spec, rule, None), table)
+    row = conn.execute(query, {"start": month, "end": next_month(month)}).fetchone()
+    assert row is not None
+    return row[0], row[1]
 
 
 def column_types(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str, bool]]:

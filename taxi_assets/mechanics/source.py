@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 import urllib3
 
-from taxi_assets.errors import NotPublishedError, TaxiError, TransientError
+from taxi_assets.mechanics.errors import NotPublishedError, TaxiError, TransientError
 from taxi_assets.mechanics.verifier import CHUNK_BYTES, read_chunks
 
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}

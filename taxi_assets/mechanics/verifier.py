@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import BadSourceFileError
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.errors import BadSourceFileError
 
 if TYPE_CHECKING:
     from upath import UPath  # a lake on an object store (the `scale` extra)

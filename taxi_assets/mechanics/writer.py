@@ -23,10 +23,19 @@ import psycopg
 import tenacity
 from psycopg import sql
 
-from taxi_assets.credentials import masked_url, redact
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError, TaxiError, TransientError
-from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOTS, load_slot
-from taxi_assets.schema import Column, column_definitions, column_list
+from taxi_assets.mechanics.credentials import masked_url, redact
+from taxi_assets.mechanics.errors import (
+    BadSourceFileError,
+    LoadRejectedError,
+    TaxiError,
+    TransientError,
+)
+from taxi_assets.mechanics.load_slots import (
+    DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
+    DEFAULT_LOAD_SLOTS,
+    load_slot,
+)
+from taxi_assets.mechanics.schema import Column, column_definitions, column_list
 
 PREVIEW_ROWS = 5
 FINITE_NUMBERS = "finite_numbers"
@@ -34,6 +43,7 @@ _LOG = logging.getLogger(__name__)
 _NO_ORDER = sql.SQL("")
 _WHOLE_TABLE = 0  # lock slice for a write replacing a whole table
 _DDL = -1  # lock slice for creating a table
+StagedCheck = Callable[[psycopg.Connection, sql.Identifier], None]
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class WarehouseWriter:
     load_attempts: int = 3
     first_backoff_seconds: float = 1.0
     load_slots: int = DEFAULT_LOAD_SLOTS  # month loads at once into this schema, all runs together
+    load_slot_timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS  # then it fails
 
     @property
     def display_url(self) -> str:
@@ -202,13 +213,15 @@ class WarehouseWriter:
         where: str,
         log: logging.Logger = _LOG,
         hold: Callable[[psycopg.Connection], AbstractContextManager] = contextlib.nullcontext,
+        check_staged: StagedCheck = lambda conn, staging: None,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
         backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
         load slots (load_slots.py); `hold(conn)` wraps its connection's use (a ranged step
-        cancels it there when the run is interrupted).
+        cancels it there when the run is interrupted). `check_staged(conn, staging)` runs in
+        the transaction before the swap; what it raises leaves the month as it was.
         """
         transient = (TransientError, psycopg.OperationalError)
         try:
@@ -220,7 +233,7 @@ class WarehouseWriter:
                         number = attempt.retry_state.attempt_number
                         log.warning(f"{month:%Y-%m}: load attempt {number}")
                     return self._replace_month_once(
-                        table, month, csv_chunks(), expected_rows, where, log, hold
+                        table, month, csv_chunks(), expected_rows, where, log, hold, check_staged
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -242,19 +255,30 @@ class WarehouseWriter:
         where: str,
         log: logging.Logger,
         hold: Callable[[psycopg.Connection], AbstractContextManager],
+        check_staged: StagedCheck,
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
         staging = self.ident(f"{child}_staging")
 
         def waiting(slots: int) -> None:
-            log.info(f"{month:%Y-%m}: waiting for a load slot (all {slots} are in use)")
+            log.info(
+                f"{month:%Y-%m}: waiting for a load slot (all {slots} are in use; gives up after "
+                f"{self.load_slot_timeout_seconds:g}s)"
+            )
 
         with (
             self.connect() as conn,
             self.terminal_errors(where),
             hold(conn),
-            load_slot(conn, self.schema, self.load_slots, waiting),
+            load_slot(
+                conn,
+                self.schema,
+                self.load_slots,
+                waiting,
+                timeout_seconds=self.load_slot_timeout_seconds,
+                where=where,
+            ),
         ):
             self.ensure(conn, table)
             with conn.transaction():
@@ -262,6 +286,7 @@ class WarehouseWriter:
                 self._create_month_staging(conn, table, staging, month)
                 rows = self._copy(conn, staging, table.file_columns, chunks, where)
                 _gate_rows(rows, expected_rows, where)
+                check_staged(conn, staging)
                 conn.execute(sql.SQL("ANALYZE {}").format(staging))
                 first_rows = self._preview(conn, staging, table.columns)
                 self._swap(conn, staging, child, where, attach=(table, month))

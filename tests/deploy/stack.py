@@ -66,7 +66,7 @@ class Stack:
 
 
 def _wait_until_serving(stack: Stack, process: subprocess.Popen) -> None:
-    """Until the webserver answers and has loaded the code location from the gRPC server."""
+    """Until the webserver answers and has loaded both code locations from their gRPC servers."""
     query = {
         "query": "{ workspaceOrError { ... on Workspace { locationEntries { name "
         "locationOrLoadError { __typename } } } } }"
@@ -77,8 +77,13 @@ def _wait_until_serving(stack: Stack, process: subprocess.Popen) -> None:
             raise RuntimeError(f"run-stack.sh exited early:\n{stack.log.read_text()[-3000:]}")
         with contextlib.suppress(requests.RequestException):
             entries = requests.post(f"{stack.web_url}/graphql", json=query, timeout=5).json()
-            [entry] = entries["data"]["workspaceOrError"]["locationEntries"]
-            if entry["locationOrLoadError"]["__typename"] == "RepositoryLocation":
+            found = entries["data"]["workspaceOrError"]["locationEntries"]
+            loaded = {
+                e["name"]
+                for e in found
+                if e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+            }
+            if loaded == {"taxi_assets", "taxi_analytics"}:
                 return
         time.sleep(1)
     raise TimeoutError(f"the stack did not serve within {STARTUP_SECONDS}s")
@@ -118,6 +123,7 @@ def running_stack(mirror_url: str, work: Path) -> Iterator[Stack]:
             **dagster_storage_env(dagster_url),
             "DAGSTER_HOME": str(work / "dagster_home"),
             "DAGSTER_GRPC_PORT": str(free_port()),
+            "DAGSTER_ANALYTICS_GRPC_PORT": str(free_port()),
             "DAGSTER_WEBSERVER_PORT": str(web_port),
             "VENV": str(Path(sys.executable).parent.parent),
             "TAXI_SOURCE_URL": mirror_url,

@@ -22,7 +22,7 @@ from tests.conftest import TEST_PG_URL
 from tests.deploy.stack import REPO
 
 COMPOSE = REPO / "docker-compose.yaml"
-DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
+DAGSTER_SERVICES = ("user_code", "analytics_code", "webserver", "daemon")
 CODE_SETTINGS = {"TAXI_PG_URL", "TAXI_LAKE_DIR", "TAXI_SOURCE_URL"}
 
 
@@ -41,7 +41,7 @@ def services() -> dict:
     return yaml.safe_load(COMPOSE.read_text())["services"]
 
 
-def test_the_four_services(services: dict) -> None:
+def test_the_five_services(services: dict) -> None:
     assert set(services) == {"postgres", *DAGSTER_SERVICES}
     assert services["postgres"]["image"].startswith("postgres:")
     for name in DAGSTER_SERVICES:
@@ -50,8 +50,9 @@ def test_the_four_services(services: dict) -> None:
 
 
 def test_commands_start_the_code_server_webserver_and_daemon(services: dict) -> None:
-    assert services["user_code"]["command"][:3] == ["dagster", "code-server", "start"]
-    assert "taxi_assets" in services["user_code"]["command"]
+    for name, module in (("user_code", "taxi_assets"), ("analytics_code", "taxi_assets.analytics")):
+        assert services[name]["command"][:3] == ["dagster", "code-server", "start"]
+        assert module in services[name]["command"]
     assert services["webserver"]["command"][0] == "dagster-webserver"
     assert services["daemon"]["command"][:2] == ["dagster-daemon", "run"]
 
@@ -61,10 +62,13 @@ def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies(
 ) -> None:
     for name, service in services.items():
         assert service["healthcheck"]["test"], name
-    assert services["user_code"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in ("user_code", "analytics_code"):
+        assert services[name]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     for name in ("webserver", "daemon"):
         conditions = {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
-        assert conditions == {"postgres": "service_healthy", "user_code": "service_healthy"}
+        assert conditions == dict.fromkeys(
+            ("postgres", "user_code", "analytics_code"), "service_healthy"
+        )
 
 
 def test_only_the_webserver_is_published_and_only_on_loopback(services: dict) -> None:
@@ -72,6 +76,7 @@ def test_only_the_webserver_is_published_and_only_on_loopback(services: dict) ->
     assert published == {
         "postgres": [],
         "user_code": [],
+        "analytics_code": [],
         "webserver": ["127.0.0.1:3000:3000"],
         "daemon": [],
     }
@@ -90,11 +95,12 @@ def test_services_get_every_variable_the_instance_workspace_and_code_read(
     assert set(services["user_code"]["environment"]) >= CODE_SETTINGS
 
 
-def test_the_warehouse_secret_and_the_lake_live_only_in_the_user_code_container(
+def test_the_warehouse_secret_and_the_lake_live_only_in_the_code_containers(
     services: dict,
 ) -> None:
     holders = [name for name, s in services.items() if "TAXI_PG_URL" in s.get("environment", {})]
-    assert holders == ["user_code"]
+    assert holders == ["user_code", "analytics_code"]
+    assert "TAXI_LAKE_DIR" not in services["analytics_code"]["environment"]
     lake = services["user_code"]["environment"]["TAXI_LAKE_DIR"]
     assert f"lake:{lake}" in services["user_code"]["volumes"]
     assert "postgres_data:/var/lib/postgresql/data" in services["postgres"]["volumes"]

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from taxi_assets import defs
-from taxi_assets.checks import ROW_COUNT_CHECK
-from taxi_assets.partitions import month_partitions
+from taxi_assets.shared.partitions import month_partitions
+from taxi_assets.trips.checks import ROW_COUNT_CHECK
 from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import (
     Stack,

@@ -12,10 +12,10 @@ import dagster as dg
 import psycopg
 import pytest
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.resources import DataLake, TaxiSource
 from tests.conftest import TEST_PG_URL, table_fingerprint
 from tests.faults.processes import kill_group, start_job
+from tests.support.trips import raw_csv, yellow_taxi
 
 ASSETS = [raw_csv, yellow_taxi]
 MONTH = "2021-01"

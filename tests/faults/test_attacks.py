@@ -18,11 +18,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from taxi_assets.datasets import DATASETS as ALL_DATASETS
 from taxi_assets.definitions import defs
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
+from tests.crafted import gzip_lines
 from tests.faults.conftest import lake_files
 from tests.faults.processes import DAGSTER
 
@@ -44,6 +47,7 @@ class Dataset:
     count: str
     amount: str
     total: str
+    count_rule: str  # the warning that flags a negative `count`
 
     def child(self, month: str) -> str:
         return f"{self.table}_{month.replace('-', '_')}"
@@ -52,23 +56,27 @@ class Dataset:
         return f"{self.kind}/{self.kind}_tripdata_{month}.csv.gz"
 
 
+def _negative_count_rule(spec: DatasetSpec) -> WarningRule | None:
+    smallints = {c.name for c in spec.columns if c.pg_type == "smallint"}
+    rules = [r for r in spec.warnings if r.kind == "negative" and r.columns[0] in smallints]
+    return rules[0] if rules else None
+
+
+def attacked(spec: DatasetSpec, count_rule: WarningRule) -> Dataset:
+    """The dataset's job, assets and the columns of each kind the attacks write into."""
+    text = next(c.name for c in spec.columns if c.pg_type == "text")
+    amounts = [c.name for c in spec.columns if c.pg_type == "numeric"]
+    return Dataset(
+        *(spec.job_name, spec.raw_asset, spec.table, spec.table, spec.name, spec.pickup_column),
+        *(text, count_rule.columns[0], amounts[0], amounts[-1], count_rule.name),
+    )
+
+
+# Every declared dataset with counts and amounts to corrupt (FHV records neither).
 DATASETS = [
-    pytest.param(
-        Dataset(
-            *("yellow_taxi_job", "raw_csv", "yellow_taxi", "yellow_taxi", "yellow"),
-            *("tpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
-            *("fare_amount", "total_amount"),
-        ),
-        id="yellow",
-    ),
-    pytest.param(
-        Dataset(
-            *("green_taxi_job", "green_raw_csv", "green_taxi", "green_taxi", "green"),
-            *("lpep_pickup_datetime", "store_and_fwd_flag", "passenger_count"),
-            *("fare_amount", "total_amount"),
-        ),
-        id="green",
-    ),
+    pytest.param(attacked(spec, rule), id=spec.name)
+    for spec in ALL_DATASETS
+    if (rule := _negative_count_rule(spec)) and any(c.pg_type == "numeric" for c in spec.columns)
 ]
 
 
@@ -131,10 +139,6 @@ def own(resources: dict, publish: OwnMirror, tmp_path: Path) -> dict:
     return {**resources, "source": source, "lake": DataLake(root=str(tmp_path / "own_lake"))}
 
 
-def crafted(lines: list[str]) -> bytes:
-    return gzip.compress(("\n".join(lines) + "\n").encode())
-
-
 # 1. No password reaches a log, an event, metadata, a compute log or an error.
 
 MALFORMED_URLS = {
@@ -195,11 +199,11 @@ def test_a_rejected_file_is_set_aside_and_downloaded_again(
     good = lines_of(ds, mirror_dir, "2021-02")
     bad = list(good)
     set_field(bad, 9, ds.pickup, "2021-02-30 10:00:00")
-    publish(ds, "2021-02", crafted(bad))
+    publish(ds, "2021-02", gzip_lines(bad))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "line 9" in message and "2021-02-30" in message
     assert "set aside" in message and "downloads the month again" in message
-    publish(ds, "2021-02", crafted(good))  # the mirror publishes a corrected file
+    publish(ds, "2021-02", gzip_lines(good))  # the mirror publishes a corrected file
     assert run(own, "2021-02", ds.raw, ds.warehouse).success
     assert count_rows(pg_schema, ds.child("2021-02")) == len(good) - 1
 
@@ -217,9 +221,8 @@ def loader_role() -> Iterator[str]:
 def as_role(resources: dict, role: str, schema: str, **warehouse) -> dict:
     """The resources with the warehouse reached as `role`, writing to `schema`."""
     url = TEST_PG_URL.replace("postgres@", f"{role}@")
-    postgres = PostgresResource(url=url, schema_name=schema, connect_attempts=1)
-    writer = WarehouseResource(postgres=postgres, **warehouse)
-    return {**resources, "postgres": postgres, "warehouse": writer}
+    writer = WarehouseResource(url=url, schema_name=schema, connect_attempts=1, **warehouse)
+    return {**resources, "warehouse": writer}
 
 
 def role_sql(statement: str, role: str) -> None:
@@ -257,7 +260,7 @@ def test_a_quoted_newline_is_one_record_as_copy_reads_it(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 5, ds.text, '"N\nsplit ""flag"""')
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     assert run(own, "2021-02", ds.raw, ds.warehouse).success
     assert count_rows(pg_schema, ds.child("2021-02")) == len(lines) - 1
 
@@ -267,7 +270,7 @@ def test_an_unclosed_quote_is_named_as_the_cause(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 5, ds.text, '"N')
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     message = failure_message(run(own, "2021-02", ds.raw))
     assert "ends inside a quoted field (a quote is never closed)" in message
 
@@ -356,7 +359,7 @@ def test_non_finite_numbers_are_refused_with_the_line(
 ) -> None:
     lines = lines_of(ds, mirror_dir, "2021-02")
     set_field(lines, 9, ds.amount, value)
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     message = failure_message(run(own, "2021-02", ds.raw, ds.warehouse))
     assert "2021-02 (" in message and "NaN or infinite" in message and "line 9" in message
 
@@ -368,9 +371,9 @@ def test_negative_counts_and_absurd_amounts_are_warnings_with_counts(
     for line in range(2, 5):
         set_field(lines, line, ds.count, "-2")
     set_field(lines, 9, ds.total, "1e309")  # a valid numeric: loaded, and reported
-    publish(ds, "2021-02", crafted(lines))
+    publish(ds, "2021-02", gzip_lines(lines))
     result = run(own, "2021-02", ds.raw, ds.warehouse, checks=True)
     found = {e.check_name: e for e in result.get_asset_check_evaluations()}
     flagged = {n: found[n].metadata["flagged_rows"].value for n in found if not found[n].passed}
-    assert flagged == {"negative_passenger_counts": 3, "extreme_amounts": 1}
+    assert flagged == {ds.count_rule: 3, "extreme_amounts": 1}
     assert all(found[n].severity == dg.AssetCheckSeverity.WARN for n in flagged)

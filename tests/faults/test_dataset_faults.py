@@ -6,7 +6,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.assets import FHV_ASSETS
 from taxi_assets.datasets import FHV
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_testkit.generate import write_month
@@ -14,6 +13,7 @@ from taxi_testkit.mirror import serve_mirror
 from tests.conftest import DATASET_ROWS, count_rows, table_fingerprint
 from tests.faults.conftest import tables_like
 from tests.faults.processes import copy_progress, kill_group, sessions_of, wait_for
+from tests.support.trips import FHV_ASSETS
 
 MONTH, CHILD, BIG_ROWS = "2019-12", "fhv_taxi_2019_12", 400_000
 pytestmark = pytest.mark.cli

@@ -19,7 +19,7 @@ from dagster._core.test_utils import instance_for_test
 from dagster_graphql.test.utils import define_out_of_process_context, materialize_assets
 from psycopg import sql
 
-from taxi_assets.resources import PostgresResource, WarehouseResource
+from taxi_assets.resources import WarehouseResource
 from tests.conftest import TEST_PG_URL, failure_message
 from tests.faults.conftest import MONTH, lake_files, materialize
 from tests.faults.processes import DAGSTER, run_events, wait_for
@@ -45,13 +45,21 @@ def schema_tables(pg_schema: str) -> list[str]:
 
 
 def test_hostile_keys_from_graphql_are_rejected_before_any_run(
-    canary, cli_env: dict, lake_dir: Path, pg_schema: str, monkeypatch: pytest.MonkeyPatch
+    canary,
+    cli_env: dict,
+    lake_dir: Path,
+    pg_schema: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     for name in ("TAXI_SOURCE_URL", "TAXI_LAKE_DIR", "TAXI_PG_URL", "TAXI_PG_SCHEMA"):
         monkeypatch.setenv(name, cli_env[name])  # the code server reads them
     assets = [dg.AssetKey("raw_csv"), dg.AssetKey("yellow_taxi")]
     with instance_for_test() as instance:
-        with define_out_of_process_context(str(REPO / "workspace.yaml"), None, instance) as ui:
+        # The load location alone (the GraphQL helpers infer the repository of a lone location).
+        loads = tmp_path / "workspace.yaml"
+        loads.write_text("load_from:\n  - python_module: {module_name: taxi_assets}\n")
+        with define_out_of_process_context(str(loads), None, instance) as ui:
             answers = materialize_assets(ui, assets, partition_keys=HOSTILE_KEYS)
         assert instance.get_runs() == []
     for key, answer in zip(HOSTILE_KEYS, answers, strict=True):  # type: ignore[arg-type]
@@ -100,8 +108,7 @@ def test_a_password_never_reaches_logs_run_config_or_metadata(
 def test_a_password_is_masked_in_connection_errors(resources: dict, pg_schema: str) -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:5432/no_such_database"
     warehouse = WarehouseResource(
-        postgres=PostgresResource(url=url, schema_name=pg_schema, connect_attempts=1),
-        load_attempts=1,
+        url=url, schema_name=pg_schema, connect_attempts=1, load_attempts=1
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize({**resources, "warehouse": warehouse}, instance=instance)
@@ -126,7 +133,7 @@ def test_no_credentials_in_code_or_configuration() -> None:
         ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
     shipped = [p for p in tracked if not p.startswith("tests/") and (REPO / p).is_file()]
-    assert "taxi_assets/settings.py" in shipped
+    assert "taxi_assets/mechanics/settings.py" in shipped
     assert {p: _passwords_in(REPO / p) for p in shipped if _passwords_in(REPO / p)} == {}
 
 

@@ -23,8 +23,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from taxi_assets.credentials import masked_url
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.mechanics.credentials import masked_url
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
@@ -188,7 +188,7 @@ def terminate_like_the_ui(home: Path, run: subprocess.Popen) -> None:
 
 def test_two_runs_of_the_same_month_leave_exactly_one_copy(
     resources: dict,
-    postgres: PostgresResource,
+    postgres: WarehouseResource,
     loaded: tuple,
     reader: psycopg.Connection,
     pg_schema: str,
@@ -196,7 +196,9 @@ def test_two_runs_of_the_same_month_leave_exactly_one_copy(
 ) -> None:
     patient = {
         **resources,
-        "warehouse": WarehouseResource(postgres=postgres, lock_timeout_seconds=60.0),
+        "warehouse": WarehouseResource(
+            url=postgres.url, schema_name=postgres.schema_name, lock_timeout_seconds=60.0
+        ),
     }
     second = {**patient, "lake": DataLake(root=str(tmp_path / "lake2"))}
     with ThreadPoolExecutor(2) as pool, releasing(reader):
@@ -227,14 +229,18 @@ def test_several_months_at_once_all_succeed_without_deadlock(
 
 def test_a_long_reader_makes_the_swap_give_up_with_a_clear_retryable_error(
     resources: dict,
-    postgres: PostgresResource,
+    postgres: WarehouseResource,
     loaded: tuple,
     reader: psycopg.Connection,
     pg_schema: str,
     tmp_path: Path,
 ) -> None:
     impatient = WarehouseResource(
-        postgres=postgres, lock_timeout_seconds=0.3, load_attempts=2, first_backoff_seconds=0.05
+        url=postgres.url,
+        schema_name=postgres.schema_name,
+        lock_timeout_seconds=0.3,
+        load_attempts=2,
+        first_backoff_seconds=0.05,
     )
     result = run_month({**resources, "warehouse": impatient, "lake": DataLake(root=str(tmp_path))})
     message = failure_message(result)
@@ -282,9 +288,8 @@ def private_pg(embedded_dir: Path) -> Iterator[tuple[str, Callable[[str], None]]
 
 
 def private_resources(resources: dict, url: str, **io_manager: float) -> dict:
-    postgres = PostgresResource(url=url, connect_attempts=3)
     options = {"lock_timeout_seconds": 60.0, "first_backoff_seconds": 0.2, **io_manager}
-    return {**resources, "warehouse": WarehouseResource(postgres=postgres, **options)}
+    return {**resources, "warehouse": WarehouseResource(url=url, connect_attempts=3, **options)}
 
 
 def fingerprint_at(url: str) -> tuple:
@@ -354,7 +359,8 @@ def test_a_wrong_port_fails_after_bounded_attempts_with_the_password_masked(
             f"postgresql://taxi:s3cret-pw@127.0.0.1:{port}/test?sslmode=disable&gssencmode=disable"
         )
         warehouse = WarehouseResource(
-            postgres=PostgresResource(url=url, connect_attempts=3),
+            url=url,
+            connect_attempts=3,
             load_attempts=2,
             first_backoff_seconds=0.05,
         )

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from taxi_assets.assets import raw_csv
 from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.settings import DEFAULT_SOURCE_URL
 from taxi_assets.resources import DataLake, TaxiSource
-from taxi_assets.settings import DEFAULT_SOURCE_URL
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
 from tests.conftest import failure_message, table_fingerprint
+from tests.crafted import gzip_lines
 from tests.faults.conftest import (
     CHILD,
     MONTH,
@@ -28,6 +28,7 @@ from tests.faults.conftest import (
     materialize,
     tables_like,
 )
+from tests.support.trips import raw_csv
 
 HEADER = ",".join(YELLOW.header)
 
@@ -153,7 +154,7 @@ def test_a_decompression_bomb_is_stopped_at_the_size_cap(
     against, crafted, fault_lake: Path, pg_schema: str
 ) -> None:
     zeros = gzip.compress(bytes(16 << 20), compresslevel=9)  # 16 MB of zeros in ~16 kB
-    bomb = gzip.compress(f"{HEADER}\n".encode()) + zeros * 400  # ~6.6 MB inflating to 6.7 GB
+    bomb = gzip_lines([HEADER]) + zeros * 400  # ~6.6 MB inflating to 6.7 GB
     with serve_mirror(crafted(bomb)) as url:
         resources = against(url)
         resources["lake"] = DataLake(root=str(fault_lake), max_uncompressed_gb=0.05)
@@ -166,7 +167,7 @@ def test_a_decompression_bomb_is_stopped_at_the_size_cap(
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b"", "is empty"), (gzip.compress(f"{HEADER}\n".encode()), "has a header but no data rows")],
+    [(b"", "is empty"), (gzip_lines([HEADER]), "has a header but no data rows")],
     ids=["empty-file", "header-only"],
 )
 def test_a_month_without_rows_fails(
@@ -197,9 +198,9 @@ def test_header_drift_fails_before_copy_naming_the_difference(
     drift: str, against, crafted, good_bytes: bytes, loaded: tuple, pg_schema: str
 ) -> None:
     header, expected = HEADER_DRIFT[drift]
-    lines = gzip.decompress(good_bytes).decode().split("\n")
+    lines = gzip.decompress(good_bytes).decode().splitlines()
     lines[0] = header
-    root = crafted(gzip.compress("\n".join(lines).encode()))
+    root = crafted(gzip_lines(lines))
     with serve_faulty(root, Fault("status", failures=0)) as (url, log):
         result = materialize(against(url))
     message = failure_message(result)
@@ -242,9 +243,9 @@ def _edit_line_8(line: str, how: str) -> bytes:
 def test_a_bad_row_fails_with_its_line_number_and_no_row_changes(
     how: str, against, crafted, good_bytes: bytes, loaded: tuple, pg_schema: str
 ) -> None:
-    lines = gzip.decompress(good_bytes).split(b"\n")
+    lines = gzip.decompress(good_bytes).split(b"\r\n")  # the mirror's line end
     lines[7] = _edit_line_8(lines[7].decode(), how)
-    with serve_mirror(crafted(gzip.compress(b"\n".join(lines)))) as url:
+    with serve_mirror(crafted(gzip.compress(b"\r\n".join(lines)))) as url:
         result = materialize(against(url))
     message = failure_message(result)
     assert f"{MONTH} (" in message and "line 8" in message, message

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taxi_assets.executor import _celery_config
+from taxi_assets.shared.executor import _celery_config
 from taxi_testkit.cluster import REPO_ROOT
 from tests.deploy.test_compose import docker_compose, dotenv_names
 
@@ -92,7 +92,13 @@ def test_docker_compose_config_merges_the_profile_over_the_stack(tmp_path: Path)
     done = _scale_config(tmp_path, "RABBITMQ_PASSWORD=rabbit-secret\nMINIO_PASSWORD=minio-secret\n")
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)["services"]
-    assert set(resolved) == ADDED | {"postgres", "user_code", "webserver", "daemon"}
+    assert set(resolved) == ADDED | {
+        "postgres",
+        "user_code",
+        "analytics_code",
+        "webserver",
+        "daemon",
+    }
     assert resolved["user_code"]["environment"]["TAXI_EXECUTOR"] == "celery"
     broker = resolved["celery_worker"]["environment"]["TAXI_CELERY_BROKER"]
     assert broker == "pyamqp://taxi:rabbit-secret@rabbitmq:5672//"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from taxi_assets import defs
-from taxi_assets.errors import TaxiError
-from taxi_assets.executor import DEFAULT_CELERY_BROKER, _celery_config, default_executor
+from taxi_assets.mechanics.errors import TaxiError
+from taxi_assets.shared.executor import DEFAULT_CELERY_BROKER, _celery_config, default_executor
 from taxi_testkit.cluster import REPO_ROOT
 
 CELERY_YAML = REPO_ROOT / "celery.yaml"

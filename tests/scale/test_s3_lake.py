@@ -11,10 +11,10 @@ import dagster as dg
 import pytest
 import s3fs
 
-from taxi_assets.assets import raw_csv, yellow_taxi
 from taxi_assets.datasets import YELLOW
-from taxi_assets.resources import DataLake, PostgresResource, TaxiSource, WarehouseResource
+from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from tests.conftest import MONTH_ROWS, count_rows
+from tests.support.trips import raw_csv, yellow_taxi
 
 KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"
 # Writes ~12 MB of valid gzip CSV to the lake's temporary key and stalls after 10 MB, that is
@@ -36,11 +36,11 @@ DataLake(root=sys.argv[1]).lake().store(YELLOW, dt.date(2021, 2, 1), "http://mir
 
 
 @pytest.fixture
-def s3_resources(mirror_url: str, s3_lake: str, postgres: PostgresResource) -> dict:
+def s3_resources(mirror_url: str, s3_lake: str, postgres: WarehouseResource) -> dict:
     return {
         "source": TaxiSource(base_url=mirror_url, first_backoff_seconds=0.01),
         "lake": DataLake(root=s3_lake),
-        "warehouse": WarehouseResource(postgres=postgres),
+        "warehouse": postgres,
     }
 
 

@@ -5,10 +5,10 @@ from typing import Any
 
 import dagster as dg
 
-from taxi_assets.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.lake import LakeFile
+from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import LoadStats
-from taxi_assets.schema import Column
 
 
 def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dict[str, Any]:
@@ -64,3 +64,22 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
         *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows),
     ]
     return "\n".join(lines)
+
+
+def dagster_column_schema(columns: Sequence[Column]) -> dg.TableSchema:
+    """The contract as `dagster/column_schema` metadata, with types and nullability.
+
+    Give it on the asset definition only: when a materialization carries one too, Dagster's UI
+    merges the two and lower-cases every name (docs/ui.md), showing names SQL does not know.
+    """
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.pg_type,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in columns
+        ]
+    )

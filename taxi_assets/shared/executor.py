@@ -13,8 +13,8 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from taxi_assets.errors import TaxiError
-from taxi_assets.settings import setting
+from taxi_assets.mechanics.errors import TaxiError
+from taxi_assets.mechanics.settings import setting
 
 DEFAULT_CELERY_BROKER = "pyamqp://guest@127.0.0.1:5672//"
 DEFAULT_CELERY_CONFIG = "celery.yaml"

@@ -19,18 +19,19 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from taxi_assets.checks import Outcome, check_specs, evaluate, evaluations
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
+from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.month_runner import Lane, run_months
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.progress import Progress, counting_lines
-from taxi_assets.mechanics.writer import Table, WarehouseWriter
-from taxi_assets.metadata import lake_file_metadata, load_metadata
-from taxi_assets.partitions import monthly_freshness, parse_month, partitions_for
+from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from taxi_assets.schema import MONTH_COLUMN, dagster_column_schema
+from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
+from taxi_assets.shared.ownership import OWNERS
+from taxi_assets.shared.partitions import monthly_freshness, partitions_for
+from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations, staged_month_gate
 
 WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
@@ -54,11 +55,6 @@ class DatasetAssets:
     warehouse: dg.AssetsDefinition
 
 
-def trip_table(spec: DatasetSpec) -> Table:
-    """The dataset's parent table, LIST-partitioned on the file's month."""
-    return Table(spec.table, spec.warehouse_columns, partitioned_by=MONTH_COLUMN.name)
-
-
 def dataset_assets(spec: DatasetSpec) -> DatasetAssets:
     """Build both assets of `spec`."""
     partitions = partitions_for(spec.first_month, spec.last_month)
@@ -72,6 +68,7 @@ def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.Asse
         partitions_def=partitions,
         backfill_policy=RANGE_IN_ONE_RUN,
         group_name="raw",
+        owners=OWNERS,
         kinds={"csv"},
         description=f"The month's {spec.title.lower()} file from the mirror, verified and kept "
         "in the data lake.",
@@ -134,6 +131,7 @@ def warehouse_asset(
                 key,
                 deps=[raw],
                 group_name="warehouse",
+                owners=OWNERS,
                 kinds={"postgres"},
                 freshness_policy=monthly_freshness(),
                 description=f"{spec.title} in Postgres: table {spec.table}, child table "
@@ -205,13 +203,14 @@ def load_month(
 
     try:
         stats = writer.replace_month(
-            trip_table(spec),
+            spec.parent_table,
             month,
             csv_chunks,
             lake_file.rows,
             lake_file.where,
             log,
             lane.cancellable,
+            staged_month_gate(spec, month, lake_file.where),
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it

@@ -2,6 +2,7 @@
 
 The lake, the verifier, the warehouse writer, the checks, the metadata and the asset factory
 take a `DatasetSpec`; none of them names a dataset. The declarations live in `datasets.py`.
+Nothing here imports Dagster.
 """
 
 import datetime as dt
@@ -9,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from taxi_assets.schema import MONTH_COLUMN, Column, header_difference
+from taxi_assets.mechanics.schema import MONTH_COLUMN, Column, header_difference
+from taxi_assets.mechanics.writer import Table
 
 RuleKind = Literal["outside_month", "negative", "before", "missing", "extreme", "duplicates"]
 
@@ -32,6 +34,15 @@ class WarningRule:
 
 
 @dataclass(frozen=True)
+class CourseSpan:
+    """The months of a dataset the course's analytics module loads, and its exact row total."""
+
+    first_month: str
+    last_month: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """One dataset of the mirror's release tree, `{base}/{name}/{name}_tripdata_YYYY-MM.csv.gz`.
 
@@ -49,6 +60,16 @@ class DatasetSpec:
     first_month: str = "2019-01"
     last_month: str = "2021-07"
     header_variants: tuple[tuple[str, ...], ...] = field(default=())
+    # The first month each later header variant appears in the mirror's files (one per variant
+    # after the first): the generator writes each month with its own header.
+    header_variant_starts: tuple[str, ...] = ()
+    # The roles the marts and the generator need, by column name (pickup, drop-off, zone).
+    pickup_column: str = ""
+    dropoff_column: str = ""
+    pickup_zone_column: str = ""
+    # Data rows of the mirror's real files where known (docs/data.md), month -> rows.
+    published_rows: tuple[tuple[str, int], ...] = ()
+    course: CourseSpan | None = None
     # Disk per data row, for estimates before a load: in the lake (gzip) and in Postgres.
     lake_bytes_per_row: int = 25
     table_bytes_per_row: int = 160
@@ -59,11 +80,31 @@ class DatasetSpec:
         for variant in self.header_variants:
             if len(variant) != len(self.columns):
                 raise ValueError(f"{self.name}: header variant {variant} has the wrong length")
+        if len(self.header_variant_starts) != len(self.header_variants) - 1:
+            raise ValueError(f"{self.name}: give the first month of each later header variant")
+        names = {c.name for c in self.columns}
+        for role in (self.pickup_column, self.dropoff_column, self.pickup_zone_column):
+            if role and role not in names:
+                raise ValueError(f"{self.name}: {role!r} is not one of its columns")
 
     @property
     def header(self) -> tuple[str, ...]:
         """The first accepted header: the columns' own names, as the files spell them."""
         return self.header_variants[0]
+
+    def header_for(self, month: str) -> tuple[str, ...]:
+        """The header the mirror's file of `month` carries (`YYYY-MM` keys sort as months)."""
+        later = [i + 1 for i, start in enumerate(self.header_variant_starts) if month >= start]
+        return self.header_variants[later[-1] if later else 0]
+
+    def published_rows_in(self, month: str) -> int | None:
+        """The data rows of the mirror's real file for `month`, when known."""
+        return dict(self.published_rows).get(month)
+
+    @property
+    def parent_table(self) -> Table:
+        """The dataset's parent table, LIST-partitioned on the file's month."""
+        return Table(self.table, self.warehouse_columns, partitioned_by=MONTH_COLUMN.name)
 
     @property
     def key_columns(self) -> tuple[str, ...]:

@@ -13,28 +13,29 @@ dim_zones and then the months that exist are.
 
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
-
-from taxi_assets.dbt_project import (
-    connection_env,
-    dbt_executable,
-    ensure_manifest,
-    environment,
-    project_dir,
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    dbt_assets,
 )
-from taxi_assets.errors import TaxiError
-from taxi_assets.marts import MART_AUTOMATION
-from taxi_assets.partitions import month_partitions, parse_month
-from taxi_assets.resources import PostgresResource
+
+from taxi_assets.analytics.project import TAXI_DBT, dbt_executable, warehouse_profile
+from taxi_assets.mechanics.errors import TaxiError
+from taxi_assets.mechanics.months import parse_month
+from taxi_assets.resources import WarehouseResource
+from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
+from taxi_assets.shared.ownership import OWNERS
+from taxi_assets.shared.partitions import month_partitions
 
 DBT_GROUP = "analytics"
 MONTHLY_TAG = "monthly"  # taxi_dbt/dbt_project.yml tags the month-grained folders
-MANIFEST = ensure_manifest()
 
 
 class TaxiDbtTranslator(DagsterDbtTranslator):
@@ -43,42 +44,56 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return DBT_GROUP
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        return OWNERS
+
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         if MONTHLY_TAG in dbt_resource_props.get("tags", []):
-            return MART_AUTOMATION
+            return MONTHS_WHOSE_INPUTS_CHANGED
         return dg.AutomationCondition.eager()
 
 
-TRANSLATOR = TaxiDbtTranslator()
+# Each model links to its SQL file (the UI's "View code").
+TRANSLATOR = TaxiDbtTranslator(DagsterDbtTranslatorSettings(enable_code_references=True))
 
 
 def dbt_cli_resource() -> DbtCliResource:
     """The project's dbt, run with the venv's own executable (found without the venv on PATH)."""
-    folder = str(project_dir())
-    return DbtCliResource(project_dir=folder, profiles_dir=folder, dbt_executable=dbt_executable())
+    return DbtCliResource(project_dir=TAXI_DBT, dbt_executable=dbt_executable())
 
 
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
-    postgres: PostgresResource,
+    warehouse: WarehouseResource,
     what: str,
     dbt_vars: dict[str, str] | None = None,
 ) -> Iterator[Any]:
     args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
     # dbt's artifacts and log file go to a folder of this step, removed afterwards (the run log
     # keeps dbt's events and the failure reasons), so target/ does not grow with every run.
-    with tempfile.TemporaryDirectory(prefix="dbt-run-") as target:
-        # dbt is a subprocess that inherits the environment when it starts, inside cli().
-        with environment(connection_env(postgres)):
-            invocation = dbt.cli(
-                args, context=context, target_path=Path(target), raise_on_error=False
-            )
+    with (
+        tempfile.TemporaryDirectory(prefix="dbt-run-") as target,
+        warehouse_profile(warehouse.target_url(), warehouse.warehouse_schema) as profiles,
+    ):
+        invocation = _with_profiles(dbt, profiles).cli(
+            args, context=context, target_path=Path(target), raise_on_error=False
+        )
         yield from invocation.stream()
         if not invocation.is_successful():
             raise TaxiError(f"dbt build of {what} failed: {_failures(invocation)}")
+
+
+def _with_profiles(dbt: DbtCliResource, profiles: Path) -> DbtCliResource:
+    """The same dbt, reading the warehouse's profile from `profiles` (a folder of this step)."""
+    return DbtCliResource(
+        project_dir=dbt.project_dir,
+        profiles_dir=str(profiles),
+        dbt_executable=dbt.dbt_executable,
+        global_config_flags=dbt.global_config_flags,
+    )
 
 
 def _failures(invocation: DbtCliInvocation) -> str:
@@ -92,7 +107,8 @@ def _failures(invocation: DbtCliInvocation) -> str:
 
 
 @dbt_assets(
-    manifest=MANIFEST,
+    manifest=TAXI_DBT.manifest_path,
+    project=TAXI_DBT,
     select=f"tag:{MONTHLY_TAG}",
     name="taxi_dbt_monthly",
     partitions_def=month_partitions,
@@ -101,25 +117,26 @@ def _failures(invocation: DbtCliInvocation) -> str:
     dagster_dbt_translator=TRANSLATOR,
 )
 def taxi_dbt_monthly(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """Staging, intermediate and mart models for one file month (the partition)."""
     month = context.partition_key
     parse_month(month)  # a clear error before dbt starts
-    yield from _build(context, dbt, postgres, f"month {month}", {"month": month})
+    yield from _build(context, dbt, warehouse, f"month {month}", {"month": month})
 
 
 @dbt_assets(
-    manifest=MANIFEST,
+    manifest=TAXI_DBT.manifest_path,
+    project=TAXI_DBT,
     exclude=f"tag:{MONTHLY_TAG}",
     name="taxi_dbt_dimensions",
     dagster_dbt_translator=TRANSLATOR,
 )
 def taxi_dbt_dimensions(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """dim_zones and the payment-type seed, whole."""
-    yield from _build(context, dbt, postgres, "the dimensions")
+    yield from _build(context, dbt, warehouse, "the dimensions")
 
 
 # `dagster job execute -j analytics_monthly_job --tags '{"dagster/partition": "2021-03"}'`

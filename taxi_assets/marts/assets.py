@@ -1,11 +1,12 @@
-"""Marts computed inside Postgres from `yellow_taxi` and `taxi_zones`, one month at a time.
+"""Marts computed inside Postgres from the lesson's trips (`MART_SOURCE`) and
+`taxi_zones`, one month at a time.
 
 `daily_borough_trips` holds, for the trips of a file month whose pickup lies in that month,
 the trips, revenue and median trip minutes per pickup day and pickup borough. A month is
 replaced by the warehouse writer in one transaction (delete the month, insert it again), so
 readers see the old figures or the new ones. It follows its upstream months by declarative
-automation: when a month of `yellow_taxi` (or the zone lookup) is materialized again, that
-month is recomputed.
+automation: when a month of its trips (or the zone lookup) is materialized again, that month is
+recomputed.
 """
 
 import datetime as dt
@@ -14,15 +15,18 @@ from typing import Any
 import dagster as dg
 from psycopg import sql
 
-from taxi_assets.assets import RANGE_IN_ONE_RUN, yellow_taxi
-from taxi_assets.datasets import YELLOW
-from taxi_assets.errors import TaxiError
+from taxi_assets.datasets import MART_SOURCE
+from taxi_assets.mechanics.errors import TaxiError
+from taxi_assets.mechanics.months import next_month, parse_month
+from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import Table, WarehouseWriter
-from taxi_assets.metadata import markdown_table
-from taxi_assets.partitions import month_partitions, next_month, parse_month
 from taxi_assets.resources import WarehouseResource
-from taxi_assets.schema import Column, dagster_column_schema
-from taxi_assets.zones import ZONES_TABLE, taxi_zones
+from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
+from taxi_assets.shared.metadata import dagster_column_schema, markdown_table
+from taxi_assets.shared.ownership import OWNERS
+from taxi_assets.shared.partitions import month_partitions
+from taxi_assets.trips.assets import RANGE_IN_ONE_RUN
+from taxi_assets.zones.assets import ZONES_TABLE, taxi_zones
 
 MART_TABLE = "daily_borough_trips"
 MART_COLUMNS: tuple[Column, ...] = (
@@ -33,17 +37,13 @@ MART_COLUMNS: tuple[Column, ...] = (
     Column("revenue", "numeric", "Float64", "Sum of total_amount in USD (negatives included)."),
     Column("median_trip_minutes", "double precision", "Float64", "Median dropoff - pickup."),
 )
+TRIPS_KEY = dg.AssetKey(MART_SOURCE.table)
+PICKUP, DROPOFF = MART_SOURCE.pickup_column, MART_SOURCE.dropoff_column
 MART = Table(MART_TABLE, MART_COLUMNS, primary_key=tuple(c.name for c in MART_COLUMNS[:3]))
-
-# Every month whose inputs changed since it was last computed, not only the latest one
-# (AutomationCondition.eager() alone looks at the latest time partition only).
-MART_AUTOMATION = dg.AutomationCondition.eager().without(
-    dg.AutomationCondition.in_latest_time_window()
-)
 
 
 def _from_trips(*columns: str) -> list[dg.TableColumnDep]:
-    return [dg.TableColumnDep(asset_key=yellow_taxi.key, column_name=c) for c in columns]
+    return [dg.TableColumnDep(asset_key=TRIPS_KEY, column_name=c) for c in columns]
 
 
 def _from_zones(*columns: str) -> list[dg.TableColumnDep]:
@@ -53,11 +53,12 @@ def _from_zones(*columns: str) -> list[dg.TableColumnDep]:
 COLUMN_LINEAGE = dg.TableColumnLineage(
     deps_by_column={
         "file_month": _from_trips("file_month"),
-        "pickup_date": _from_trips("tpep_pickup_datetime"),
-        "pickup_borough": _from_trips("PULocationID") + _from_zones("LocationID", "Borough"),
-        "trips": _from_trips("tpep_pickup_datetime"),
+        "pickup_date": _from_trips(PICKUP),
+        "pickup_borough": _from_trips(MART_SOURCE.pickup_zone_column)
+        + _from_zones("LocationID", "Borough"),
+        "trips": _from_trips(PICKUP),
         "revenue": _from_trips("total_amount"),
-        "median_trip_minutes": _from_trips("tpep_pickup_datetime", "tpep_dropoff_datetime"),
+        "median_trip_minutes": _from_trips(PICKUP, DROPOFF),
     }
 )
 
@@ -65,10 +66,11 @@ COLUMN_LINEAGE = dg.TableColumnLineage(
 @dg.asset(
     partitions_def=month_partitions,
     backfill_policy=RANGE_IN_ONE_RUN,
-    deps=[yellow_taxi, taxi_zones],
+    deps=[TRIPS_KEY, taxi_zones],
     group_name="marts",
+    owners=OWNERS,
     kinds={"postgres"},
-    automation_condition=MART_AUTOMATION,
+    automation_condition=MONTHS_WHOSE_INPUTS_CHANGED,
     metadata={
         "dagster/column_schema": dagster_column_schema(MART_COLUMNS),
         "dagster/table_name": MART_TABLE,
@@ -107,15 +109,15 @@ def require_zones(writer: WarehouseWriter) -> None:
 _INSERT_MONTH = """
 INSERT INTO {mart}
 SELECT t.file_month,
-       t.tpep_pickup_datetime::date,
+       t.{pickup}::date,
        coalesce(z."Borough", 'Unknown'),
        count(*),
        sum(t.total_amount),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM
-           t.tpep_dropoff_datetime - t.tpep_pickup_datetime) / 60)::double precision)
-FROM {trips} AS t LEFT JOIN {zones} AS z ON z."LocationID" = t."PULocationID"
+           t.{dropoff} - t.{pickup}) / 60)::double precision)
+FROM {trips} AS t LEFT JOIN {zones} AS z ON z."LocationID" = t.{zone}
 WHERE t.file_month = %(month)s
-  AND t.tpep_pickup_datetime >= %(month)s AND t.tpep_pickup_datetime < %(end)s
+  AND t.{pickup} >= %(month)s AND t.{pickup} < %(end)s
 GROUP BY 1, 2, 3
 """
 
@@ -124,8 +126,11 @@ def rebuild_month(writer: WarehouseWriter, month: dt.date) -> dict[str, Any]:
     """Replace the month's mart rows in one transaction; return its metadata."""
     insert = sql.SQL(_INSERT_MONTH).format(  # type: ignore[arg-type]
         mart=writer.ident(MART_TABLE),
-        trips=writer.ident(YELLOW.table),
+        trips=writer.ident(MART_SOURCE.table),
         zones=writer.ident(ZONES_TABLE),
+        pickup=sql.Identifier(PICKUP),
+        dropoff=sql.Identifier(DROPOFF),
+        zone=sql.Identifier(MART_SOURCE.pickup_zone_column),
     )
     params = {"month": month, "end": next_month(month)}
     stats = writer.replace_month_rows(MART, "file_month", month, insert, params)
@@ -149,6 +154,6 @@ marts_automation_sensor = dg.AutomationConditionSensorDefinition(
     "marts_automation_sensor",
     target=dg.AssetSelection.groups("marts") | dg.AssetSelection.assets(taxi_zones),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Loads taxi_zones when missing; recomputes a mart's month when its yellow_taxi "
-    "month or taxi_zones changes.",
+    description="Loads taxi_zones when missing; recomputes a mart's month when its trips' month "
+    "or taxi_zones changes.",
 )

@@ -1,10 +1,10 @@
 """A column contract: one declaration drives the DDL, the COPY column list, the header check
-and the `dagster/column_schema` metadata. Datasets declare theirs in `datasets.py`."""
+and (through shared/metadata.py) the `dagster/column_schema` metadata. Datasets declare
+theirs in `datasets.py`."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dagster as dg
 from psycopg import sql
 
 
@@ -59,22 +59,3 @@ def column_definitions(columns: Sequence[Column]) -> sql.Composed:
 def column_list(columns: Sequence[Column]) -> sql.Composed:
     """The quoted column names, in order, for COPY and SELECT."""
     return sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
-
-
-def dagster_column_schema(columns: Sequence[Column]) -> dg.TableSchema:
-    """The contract as `dagster/column_schema` metadata, with types and nullability.
-
-    Give it on the asset definition only: when a materialization carries one too, Dagster's UI
-    merges the two and lower-cases every name (docs/ui.md), showing names SQL does not know.
-    """
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                name=c.name,
-                type=c.pg_type,
-                description=c.description,
-                constraints=dg.TableColumnConstraints(nullable=c.nullable),
-            )
-            for c in columns
-        ]
-    )

@@ -10,11 +10,12 @@ import hashlib
 
 import dagster as dg
 
-from taxi_assets.errors import BadSourceFileError
+from taxi_assets.mechanics.errors import BadSourceFileError
+from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import Table
-from taxi_assets.metadata import table_metadata
 from taxi_assets.resources import TaxiSource, WarehouseResource
-from taxi_assets.schema import Column, dagster_column_schema
+from taxi_assets.shared.metadata import dagster_column_schema, table_metadata
+from taxi_assets.shared.ownership import OWNERS
 
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 ZONES_TABLE = "taxi_zones"
@@ -41,6 +42,7 @@ LOAD_WHEN_MISSING = (
 
 @dg.asset(
     group_name="warehouse",
+    owners=OWNERS,
     kinds={"csv", "postgres"},
     automation_condition=LOAD_WHEN_MISSING,
     metadata={
@@ -48,9 +50,11 @@ LOAD_WHEN_MISSING = (
         "dagster/table_name": ZONES_TABLE,
     },
 )
-def taxi_zones(source: TaxiSource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def taxi_zones(
+    context: dg.AssetExecutionContext, source: TaxiSource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     """The TLC taxi zone lookup from the mirror's misc release, as table taxi_zones."""
-    url, body = source.fetch_small(ZONES_PATH, "taxi zones", _MAX_BYTES)
+    url, body = source.fetch_small(ZONES_PATH, "taxi zones", _MAX_BYTES, context.log)
     _check_header(body, url)
     writer = warehouse.writer()
     stats = writer.replace_table(ZONES, body, f"taxi zones ({url})")

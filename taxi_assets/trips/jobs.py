@@ -1,11 +1,13 @@
-"""One partitioned job per dataset and its schedule, both built from the dataset's calendar."""
+"""A dataset's partitioned job and its schedule, both built from the dataset's calendar."""
 
 import dagster as dg
+from dagster._core.definitions.partitions.partitioned_schedule import (
+    UnresolvedPartitionedAssetScheduleDefinition,
+)
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from taxi_assets.asset_factory import DatasetAssets
-from taxi_assets.assets import DATASET_ASSETS
-from taxi_assets.partitions import SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC
+from taxi_assets.shared.partitions import SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC
+from taxi_assets.trips.assets import DatasetAssets
 
 
 def dataset_job(assets: DatasetAssets) -> UnresolvedAssetJobDefinition:
@@ -18,14 +20,10 @@ def dataset_job(assets: DatasetAssets) -> UnresolvedAssetJobDefinition:
     )
 
 
-def monthly_schedule(job: UnresolvedAssetJobDefinition):  # an unresolved schedule
+def monthly_schedule(
+    job: UnresolvedAssetJobDefinition,
+) -> UnresolvedPartitionedAssetScheduleDefinition:
     """Airflow's `0 6 2 * *`: each tick loads the month that has just ended."""
-    return dg.build_schedule_from_partitioned_job(
+    return dg.build_schedule_from_partitioned_job(  # type: ignore[return-value]  # job is unresolved
         job, day_of_month=SCHEDULE_DAY_OF_MONTH, hour_of_day=SCHEDULE_HOUR_UTC, minute_of_hour=0
     )
-
-
-JOBS = [dataset_job(assets) for assets in DATASET_ASSETS]
-SCHEDULES = [monthly_schedule(job) for job in JOBS]
-yellow_taxi_job, green_taxi_job, fhv_taxi_job = JOBS
-yellow_taxi_monthly_schedule = SCHEDULES[0]

@@ -1,11 +1,12 @@
-"""The monthly calendar shared by assets, job and schedule, and strict month parsing."""
+"""The monthly calendar shared by a dataset's assets, job, schedule and the analytics."""
 
 import datetime as dt
 import os
 
 import dagster as dg
 
-MONTH_FORMAT = "%Y-%m"
+from taxi_assets.mechanics.months import MONTH_FORMAT, month_after, parse_month
+
 FIRST_PUBLISHED_MONTH = "2019-01"
 LAST_PUBLISHED_MONTH = "2021-07"
 
@@ -14,11 +15,6 @@ LAST_PUBLISHED_MONTH = "2021-07"
 SCHEDULE_DAY_OF_MONTH = 2
 SCHEDULE_HOUR_UTC = 6
 LOAD_GRACE = dt.timedelta(hours=3)
-
-
-def _month_after(month: str) -> str:
-    first = parse_month(month)
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1).strftime(MONTH_FORMAT)
 
 
 def monthly_freshness() -> dg.FreshnessPolicy:
@@ -31,26 +27,6 @@ def monthly_freshness() -> dg.FreshnessPolicy:
     )
 
 
-def next_month(month: dt.date) -> dt.date:
-    """The first day of the month after `month`'s."""
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def parse_month(key: str) -> dt.date:
-    """Parse a `YYYY-MM` partition key into the first day of that month, or raise ValueError.
-
-    Every path and SQL value is built from this date, never from the raw key, so a hostile
-    key (`../../x`, `2021-01'; drop table x;--`) is rejected before it reaches either.
-    """
-    try:
-        parsed = dt.datetime.strptime(key, MONTH_FORMAT).date()
-    except (TypeError, ValueError):
-        raise ValueError(f"partition key {key!r} is not a month of the form YYYY-MM") from None
-    if parsed.strftime(MONTH_FORMAT) != key:
-        raise ValueError(f"partition key {key!r} is not a month of the form YYYY-MM")
-    return parsed
-
-
 def monthly_partitions(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
     """Monthly partitions keyed `YYYY-MM` from `first` through `last`, both inclusive.
 
@@ -59,7 +35,7 @@ def monthly_partitions(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
     """
     return dg.MonthlyPartitionsDefinition(
         start_date=parse_month(first).strftime(MONTH_FORMAT),
-        end_date=_month_after(last),
+        end_date=month_after(last),
         fmt=MONTH_FORMAT,
     )
 

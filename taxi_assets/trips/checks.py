@@ -1,14 +1,16 @@
 """The checks of a dataset's warehouse asset, evaluated month by month as each month commits.
 
-Two blocking checks fail the step, and so hold back downstream assets, when a month cannot be
-trusted (its rows do not reconcile with the lake file, or its table drifted from the contract);
+Three blocking checks fail the step, and so hold back downstream assets, when a month cannot be
+trusted (its rows do not reconcile with the lake file, its table drifted from the contract, or
+most of its pickups lie in another month: the file holds another month's trips, which the same
+check also refuses on the staged rows, before the swap);
 the dataset's warning rules report suspicious rows with their counts (real records, never
 dropped). Each result names its month: `partition`, a `month` metadata entry and the
 description's first word. The counting runs in Postgres (quality_sql.py), one query per month.
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,15 +21,21 @@ import psycopg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
+from psycopg import sql
 
-from taxi_assets.dataset_spec import DatasetSpec
-from taxi_assets.errors import TaxiError
 from taxi_assets.mechanics import quality_sql as q
+from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
+from taxi_assets.mechanics.errors import LoadRejectedError, TaxiError
 from taxi_assets.mechanics.lake import Lake
+from taxi_assets.mechanics.settings import number_setting
 
 ROW_COUNT_CHECK = "row_count_matches_lake"
 SCHEMA_CHECK = "schema_matches_contract"
-BLOCKING_CHECKS = (ROW_COUNT_CHECK, SCHEMA_CHECK)
+MONTH_CHECK = "pickups_in_file_month"
+BLOCKING_CHECKS = (ROW_COUNT_CHECK, SCHEMA_CHECK, MONTH_CHECK)
+# Real files hold a small share of other months' pickups (well below 1%); a file of another
+# month's trips holds nearly all of them outside (a 2019-02 file of January's rows: 100%).
+DEFAULT_MAX_OUTSIDE_MONTH_SHARE = 0.5
 
 
 def check_specs(
@@ -37,7 +45,12 @@ def check_specs(
     blocking = {
         ROW_COUNT_CHECK: "The month's table holds exactly the data rows the lake manifest records.",
         SCHEMA_CHECK: "The month's columns, types and nullability match the dataset's contract.",
+        MONTH_CHECK: "At most TAXI_MAX_OUTSIDE_MONTH_SHARE (default 50%) of the month's pickups "
+        "lie outside the file's month; a file beyond it holds another month's trips and is "
+        "refused before the swap.",
     }
+    if _month_rule(spec) is None:
+        del blocking[MONTH_CHECK]
     return [
         *(
             dg.AssetCheckSpec(
@@ -84,6 +97,7 @@ def evaluate(
     counts = q.month_counts(conn, schema, spec, month, duplicates)
     columns = q.column_types(conn, schema, spec.child_table(month))
     thresholds = {rule.name: rule.threshold for rule in spec.warnings}
+    month_rule = _month_rule(spec)
     for name in [*BLOCKING_CHECKS, *thresholds]:
         if name not in selected:
             continue
@@ -94,6 +108,9 @@ def evaluate(
             yield row_count_outcome(spec, month, counts.rows, lake)
         elif name == SCHEMA_CHECK:
             yield schema_outcome(spec, month, columns)
+        elif name == MONTH_CHECK and month_rule is not None:
+            outside = counts.flagged[month_rule.name]
+            yield month_outcome(month, outside, counts.rows, max_outside_month_share())
         else:
             yield warning_outcome(month, name, counts.flagged[name], counts.rows, thresholds[name])
 
@@ -125,6 +142,55 @@ def schema_outcome(
     text = "; ".join(differences) or "columns, types and nullability match"
     metadata = {"columns": len(columns), "differences": len(differences)}
     return Outcome(SCHEMA_CHECK, not differences, f"{month:%Y-%m}: {text}", metadata)
+
+
+def max_outside_month_share() -> float:
+    """TAXI_MAX_OUTSIDE_MONTH_SHARE, a share from 0 to 1, read when a check or a load runs."""
+    share = number_setting(None, "TAXI_MAX_OUTSIDE_MONTH_SHARE", DEFAULT_MAX_OUTSIDE_MONTH_SHARE)
+    if not 0 <= share <= 1:
+        raise TaxiError(f"TAXI_MAX_OUTSIDE_MONTH_SHARE={share:g} is not a share from 0 to 1")
+    return share
+
+
+def month_outcome(month: dt.date, outside: int, rows: int, max_share: float) -> Outcome:
+    """Passes while at most `max_share` of the month's pickups lie outside it."""
+    share = outside / rows if rows else 0.0
+    allowed = f"the {max_share * 100:g}% allowed (TAXI_MAX_OUTSIDE_MONTH_SHARE)"
+    passed = share <= max_share
+    verdict = (
+        f"within {allowed}"
+        if passed
+        else f"more than {allowed}: the file holds another month's trips"
+    )
+    text = f"{month:%Y-%m}: {outside:,} of {rows:,} pickups ({share:.1%}) lie outside it, {verdict}"
+    metadata = {"outside_rows": outside, "rows": rows, "share": share, "max_share": max_share}
+    return Outcome(MONTH_CHECK, passed, text, metadata)
+
+
+def staged_month_gate(
+    spec: DatasetSpec, month: dt.date, where: str
+) -> Callable[[psycopg.Connection, sql.Identifier], None]:
+    """MONTH_CHECK on the staged rows, inside the load's transaction before the swap: a file of
+    another month's trips is refused and the loaded month stays as it was."""
+    max_share = max_outside_month_share()
+
+    def gate(conn: psycopg.Connection, staging: sql.Identifier) -> None:
+        if _month_rule(spec) is None:
+            return
+        rows, outside = q.outside_month_rows(conn, staging, spec, month)
+        outcome = month_outcome(month, outside, rows, max_share)
+        if not outcome.passed:
+            raise LoadRejectedError(
+                f"{where}: the blocking check {MONTH_CHECK} failed on the staged rows "
+                f"({outcome.description}); the month was not replaced"
+            )
+
+    return gate
+
+
+def _month_rule(spec: DatasetSpec) -> WarningRule | None:
+    """The dataset's `outside_month` rule: its column is the pickup MONTH_CHECK counts."""
+    return next((rule for rule in spec.warnings if rule.kind == "outside_month"), None)
 
 
 def warning_outcome(month: dt.date, name: str, flagged: int, rows: int, limit: float) -> Outcome:

@@ -11,7 +11,9 @@ from typing import Any
 
 import requests
 
-BACKFILL_ASSETS = ("raw_csv", "yellow_taxi")
+from taxi_assets.datasets import LESSON_DATASET
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+
 _LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
@@ -71,11 +73,15 @@ class DagsterApi:
         return result
 
     def launch_backfill(
-        self, months: Sequence[str], title: str, run_config: Mapping[str, Any] | None = None
+        self,
+        months: Sequence[str],
+        title: str,
+        run_config: Mapping[str, Any] | None = None,
+        spec: DatasetSpec = LESSON_DATASET,
     ) -> str:
-        """Launch one asset backfill of raw_csv and yellow_taxi for `months`; its id."""
+        """Launch one asset backfill of the dataset's raw and warehouse assets for `months`."""
         params: dict[str, Any] = {
-            "assetSelection": [{"path": [name]} for name in BACKFILL_ASSETS],
+            "assetSelection": [{"path": [name]} for name in (spec.raw_asset, spec.table)],
             "partitionNames": list(months),
             "title": title,
         }
@@ -84,7 +90,7 @@ class DagsterApi:
         result = self.call(_LAUNCH, {"params": params})["launchPartitionBackfill"]
         return self._expect(result, "LaunchBackfillSuccess")["backfillId"]
 
-    def months_in_requested_backfills(self, asset: str = "yellow_taxi") -> set[str]:
+    def months_in_requested_backfills(self, asset: str = LESSON_DATASET.table) -> set[str]:
         """Months that backfills still in progress will materialize for `asset`."""
         result = self.call(_REQUESTED, {})["partitionBackfillsOrError"]
         months: set[str] = set()
@@ -93,7 +99,9 @@ class DagsterApi:
                 months.update(backfill["partitionNames"] or [])
         return months
 
-    def partition_statuses(self, asset: str = "yellow_taxi") -> tuple[list[str], dict[str, str]]:
+    def partition_statuses(
+        self, asset: str = LESSON_DATASET.table
+    ) -> tuple[list[str], dict[str, str]]:
         """The asset's partition keys, and {key: MATERIALIZED|FAILED|MATERIALIZING} for those
         Dagster has a record of (a key absent from the mapping was never materialized)."""
         result = self.call(_PARTITIONS, {"key": {"path": [asset]}})["assetNodeOrError"]

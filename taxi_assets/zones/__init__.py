@@ -1,0 +1,1 @@
+"""The TLC zone lookup, loaded whole into `taxi_zones`."""
