@@ -166,9 +166,15 @@ def _free_port() -> int:
 def _listening(pid: int, port: int) -> set[str]:
     """Addresses that the process (or its children) listens on at `port`."""
     procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    return {
-        c.laddr.ip
-        for p in procs
-        for c in p.net_connections(kind="inet")
-        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
-    }
+    addresses = set()
+    for process in procs:
+        try:  # the webserver starts and stops helper processes of its own meanwhile
+            connections = process.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, FileNotFoundError):
+            continue
+        addresses |= {
+            c.laddr.ip
+            for c in connections
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        }
+    return addresses
