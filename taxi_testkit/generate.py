@@ -19,6 +19,7 @@ import numpy as np
 
 from taxi_assets.datasets import DATASETS, LESSON_DATASET
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.months import next_month
 from taxi_testkit.zones import ZONE_COUNT, write_zones
 
 CHUNK_ROWS = 100_000
@@ -61,10 +62,7 @@ def _metered_columns(
 ) -> dict[str, np.ndarray]:
     """A taximeter's trip: fares that add up to the total, the tail rows of 2020-2021 files
     without vendor and counts, outlier pickups; times under the pickup/dropoff roles."""
-    month_start = np.datetime64(month, "s").astype(np.int64)
-    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    span = np.datetime64(next_month, "s").astype(np.int64) - month_start
-    pickup = month_start + rng.integers(0, span, n)
+    pickup = _seconds_in(month, rng, n)
     duration = (rng.lognormal(6.4, 0.7, n)).astype(np.int64)
     backwards = rng.random(n) < 0.0005  # the daylight-saving night: dropoff before pickup
     duration[backwards] = -rng.integers(60, 3600, backwards.sum())
@@ -145,10 +143,7 @@ def _dispatched_columns(
 ) -> dict[str, np.ndarray]:
     """A dispatched (for-hire) trip: base numbers like `B00008`, a few empty; location IDs
     empty on most rows; `SR_Flag` mostly empty; a few pickups outside the month."""
-    month_start = np.datetime64(month, "s").astype(np.int64)
-    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    span = np.datetime64(next_month, "s").astype(np.int64) - month_start
-    pickup = month_start + rng.integers(0, span, n)
+    pickup = _seconds_in(month, rng, n)
     dropoff = pickup + rng.lognormal(7.0, 0.6, n).astype(np.int64)
     dispatching = _base_numbers(rng, n)
     dispatching[rng.random(n) < 0.002] = ""
@@ -219,11 +214,8 @@ def _columns(
 
 def _seconds_in(month: dt.date, rng: np.random.Generator, n: int) -> np.ndarray:
     """`n` random epoch seconds within `month`."""
-    month_start = np.datetime64(month, "s").astype(np.int64)
-    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return month_start + rng.integers(
-        0, np.datetime64(following, "s").astype(np.int64) - month_start, n
-    )
+    start, end = (np.datetime64(m, "s").astype(np.int64) for m in (month, next_month(month)))
+    return start + rng.integers(0, end - start, n)
 
 
 def header_for(spec: DatasetSpec, month: dt.date) -> tuple[str, ...]:

@@ -28,12 +28,3 @@ def next_month(month: dt.date) -> dt.date:
 def month_after(key: str) -> str:
     """The `YYYY-MM` key of the month after `key`."""
     return next_month(parse_month(key)).strftime(MONTH_FORMAT)
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Every month key from `first` through `last`, both inclusive."""
-    month, end, keys = parse_month(first), parse_month(last), []
-    while month <= end:
-        keys.append(month.strftime(MONTH_FORMAT))
-        month = next_month(month)
-    return keys
