@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import copy_streams
+from bench import analytics, copy_streams
 from bench.course_set import FULL_SIZES, QUARTER_SIZES, scaled_sizes, write_set
 from bench.methods import REPO, dagster_home
 from bench.stats import load_average
@@ -85,6 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--at-once", type=int, default=None, help="datasets at once (the course's default: all)"
     )
+    parser.add_argument(
+        "--analytics",
+        action="store_true",
+        help="after the loads, the course's dbt models month by month against one full refresh",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch (default: temp)")
     args = parser.parse_args(argv)
@@ -138,7 +143,12 @@ def measure_course(db_url: str, mirror_url: str, workdir: Path, command: list[st
     figures = run_measured(command, env, str(REPO))
     if figures["returncode"] != 0:
         raise RuntimeError(f"the load command failed:\n{figures['output_tail']}")
-    return {**figures, "load_average_before": load, "time": where_the_time_went(home)}
+    return {
+        **figures,
+        "load_average_before": load,
+        "time": where_the_time_went(home),
+        "_env": env,
+    }
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -172,9 +182,15 @@ def run(args: argparse.Namespace) -> dict:
             else load_command(results["rows"], args.at_once)
         )
         results["course"] = measure_course(db_url, url, args.workdir, command)
+        results["_env"] = results["course"].pop("_env")
         _log.info(f"course command: {results['course']['seconds']} s")
         results["warehouse"] = warehouse_facts(db_url, args.datasets)
+        if args.analytics:
+            env = {**results.pop("_env")}
+            results["analytics"] = analytics.measure(env, str(REPO), sizes)
+            _log.info(f"analytics: {results['analytics']}")
         results["two_streams"] = measure_copy(db_url, files, args.datasets, 2)
+    results.pop("_env", None)
     results["load_average_end"] = load_average()
     if results["warehouse"]["rows"] != results["rows"]:
         raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {results['rows']}")
@@ -201,6 +217,11 @@ def render(r: dict) -> str:
         f"{r['two_streams']['load_average_before']})",
         f"ratios: course / one stream {course['seconds'] / one:.2f} ({TARGETS[r['set']]}); "
         f"course / two streams {course['seconds'] / two:.2f}; two / one {two / one:.2f}",
+        *([f"analytics: month by month {r['analytics']['month_by_month_seconds']} s, one "
+           f"dbt build --full-refresh {r['analytics']['full_refresh_seconds']} s, ratio "
+           f"{r['analytics']['ratio']} (target <= 1.2; load average "
+           f"{r['analytics']['load_average_before']} -> {r['analytics']['load_average_after']})"]
+          if "analytics" in r else []),
         f"load average at the end: {r['load_average_end']}",
     ])  # fmt: skip
 

@@ -20,6 +20,7 @@ from taxi_assets.mechanics.embedded import start_embedded_postgres
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
 from taxi_assets.mechanics.load_slots import DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS, DEFAULT_LOAD_SLOTS
+from taxi_assets.mechanics.schema_names import checked_schema_name
 from taxi_assets.mechanics.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
@@ -190,7 +191,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def warehouse_schema(self) -> str:
-        return setting(self.schema_name, "TAXI_PG_SCHEMA", "public") or "public"
+        """The schema, refused up front unless the loads and dbt can both use it."""
+        name = setting(self.schema_name, "TAXI_PG_SCHEMA", "public") or "public"
+        origin = "schema_name" if self.schema_name else "TAXI_PG_SCHEMA"
+        return checked_schema_name(name, origin)
 
     def target_url(self) -> str:
         """The URL to connect to, starting the embedded server on first use when none is set."""

@@ -69,6 +69,14 @@ def build_month(resources: dict, month: str, raise_on_error: bool = True):
     )
 
 
+def build_months(resources: dict, first: str, last: str, raise_on_error: bool = True):
+    """The month models for first..last in one run, as a ranged backfill runs them."""
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    return dg.materialize(
+        [taxi_dbt_monthly], tags=tags, resources=resources, raise_on_error=raise_on_error
+    )
+
+
 def query(statement: str, schema: str, *params: object) -> list[tuple]:
     """Rows of `statement` run with the schema first on the search path."""
     with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from taxi_assets.analytics.assets import ANALYTICS_POOL, taxi_dbt_dimensions, taxi_dbt_monthly
 from taxi_assets.trips.assets import WAREHOUSE_POOL
 from tests.conftest import MONTH_ROWS, count_rows
 from tests.dagster_stack import REPO
@@ -20,13 +21,17 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 PATIENT_LOCKS = json.dumps({"resources": {"warehouse": {"config": {"lock_timeout_seconds": 600}}}})
 
 
-def test_the_project_instance_runs_one_run_at_a_time(tmp_path: Path) -> None:
+def test_the_project_instance_runs_one_load_run_and_one_analytics_run_at_a_time(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         config = instance.get_concurrency_config()
-    assert config.run_queue_config.max_concurrent_runs == 1  # the knob
-    assert config.pool_config.default_pool_limit >= config.run_queue_config.max_concurrent_runs
+    assert config.pool_config.pool_granularity.value == "run"
+    assert config.pool_config.default_pool_limit == 1  # the knob: one run per pool
+    assert config.run_queue_config.max_concurrent_runs >= 2  # a load beside an analytics run
     assert yellow_taxi.op.pool == WAREHOUSE_POOL
+    assert {taxi_dbt_monthly.op.pool, taxi_dbt_dimensions.op.pool} == {ANALYTICS_POOL}
 
 
 @pytest.fixture

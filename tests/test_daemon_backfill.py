@@ -59,7 +59,7 @@ def test_graphql_backfills_land_every_month_exact_one_run_at_a_time(
     assert stack.wait_for_backfill(again) == "COMPLETED_SUCCESS", stack.log_tail()
     assert len(backfill_runs(stack, backfill_id)) == 1  # single_run policy: the range is one run
     (first, second) = run_windows(stack, backfill_id, again)
-    assert first[1] <= second[0]  # max_concurrent_runs: 1, like max_active_runs=1
+    assert first[1] <= second[0]  # one load run at a time (the pool), like max_active_runs=1
     with stack.instance() as instance:
         metadata = latest_metadata_by_month(instance, "yellow_taxi")
     for month, rows in MONTH_ROWS.items():

@@ -70,6 +70,10 @@ def test_a_landed_month_requests_its_models_once_the_zones_are_in(resources: dic
     staging = dg.AssetKey("stg_yellow_tripdata")
     assert no_zones.get_requested_partitions(staging) == set()
     assert zones_in.get_requested_partitions(staging) == {"2021-03"}
+    # the month's tests run in the same run as its models
+    vendor_check = dg.AssetCheckKey(staging, "not_null_stg_yellow_tripdata_vendor_id")
+    requested = {result.key for result in zones_in.results if result.true_subset.size}
+    assert vendor_check in requested
     assert defs.resolve_sensor_def("analytics_automation_sensor").default_status.value == "RUNNING"
 
 

@@ -11,7 +11,6 @@ Both follow their upstream without a person, like `daily_borough_trips`: a month
 dim_zones and then the months that exist are.
 """
 
-import json
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,25 +20,43 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
-    DbtCliInvocation,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
+from taxi_assets.analytics import month_checks
+from taxi_assets.analytics.dbt_invocation import (
+    TaxiDbtCli,
+    dbt_environment,
+    failures,
+    partial_parse_cache,
+    profile_key,
+    with_profiles,
+)
 from taxi_assets.analytics.project import TAXI_DBT, dbt_executable, warehouse_profile
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import WarehouseResource
-from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
+from taxi_assets.shared.automation import (
+    BUILD_WHEN_MISSING,
+    MONTHS_WHOSE_INPUTS_CHANGED,
+    WHOLE_TABLE,
+    automation_interval_seconds,
+)
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
 
 DBT_GROUP = "analytics"
-MONTHLY_TAG = "monthly"  # taxi_dbt/dbt_project.yml tags the month-grained folders
+MONTHLY_TAG = month_checks.MONTHLY_TAG
+ANALYTICS_POOL = "taxi_analytics"
+"""Every dbt step's pool: analytics runs queue behind each other, never in front of a load
+(dagster.yaml, run granularity)."""
 
 
 class TaxiDbtTranslator(DagsterDbtTranslator):
-    """dbt nodes as our assets: one group, Postgres kind, automation like the marts."""
+    """dbt nodes as our assets: one group, our owners, automation like the marts, and each
+    test a check that says what it asserts and, on a month model, which month it read."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return DBT_GROUP
@@ -52,7 +69,21 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
     ) -> dg.AutomationCondition | None:
         if MONTHLY_TAG in dbt_resource_props.get("tags", []):
             return MONTHS_WHOSE_INPUTS_CHANGED
-        return dg.AutomationCondition.eager()
+        if dbt_resource_props.get("resource_type") == "seed":
+            return BUILD_WHEN_MISSING  # no inputs: built once on a fresh deployment
+        return WHOLE_TABLE
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return month_checks.check_spec(spec, manifest, unique_id, month_partitions)
 
 
 # Each model links to its SQL file (the UI's "View code").
@@ -61,7 +92,8 @@ TRANSLATOR = TaxiDbtTranslator(DagsterDbtTranslatorSettings(enable_code_referenc
 
 def dbt_cli_resource() -> DbtCliResource:
     """The project's dbt, run with the venv's own executable (found without the venv on PATH)."""
-    return DbtCliResource(project_dir=TAXI_DBT, dbt_executable=dbt_executable())
+    # A DbtProject as project_dir, as dagster-dbt documents (its field type says str).
+    return TaxiDbtCli(project_dir=TAXI_DBT, dbt_executable=dbt_executable())  # type: ignore[arg-type]
 
 
 def _build(
@@ -69,41 +101,66 @@ def _build(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     what: str,
-    dbt_vars: dict[str, str] | None = None,
+    months: Sequence[str] = (),
 ) -> Iterator[Any]:
-    args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
+    """`dbt build` of the selected models for `months`, their tests reported month by month."""
+    url, schema = warehouse.target_url(), warehouse.warehouse_schema
     # dbt's artifacts and log file go to a folder of this step, removed afterwards (the run log
     # keeps dbt's events and the failure reasons), so target/ does not grow with every run.
     with (
         tempfile.TemporaryDirectory(prefix="dbt-run-") as target,
-        warehouse_profile(warehouse.target_url(), warehouse.warehouse_schema) as profiles,
+        warehouse_profile(url, schema) as profiles,
+        partial_parse_cache(
+            Path(TAXI_DBT.project_dir) / "target", profile_key(url, schema), Path(target)
+        ),
     ):
-        invocation = _with_profiles(dbt, profiles).cli(
-            args, context=context, target_path=Path(target), raise_on_error=False
-        )
-        yield from invocation.stream()
+        with dbt_environment(months):
+            invocation = with_profiles(dbt, profiles).cli(
+                ["build"], context=context, target_path=Path(target), raise_on_error=False
+            )
+        held: list[dg.AssetCheckResult] = []
+        for event in invocation.stream():
+            if not (isinstance(event, dg.AssetCheckResult) and _is_monthly(context, event)):
+                yield event
+            elif event.passed or len(months) == 1:
+                yield from month_checks.per_month(event, months, context.instance)
+            else:
+                held.append(event)  # counted month by month once dbt's results are written
+        results = _results(invocation)
+        yield from _month_evaluations(context, warehouse, held, months, results)
         if not invocation.is_successful():
-            raise TaxiError(f"dbt build of {what} failed: {_failures(invocation)}")
+            reported = failures(results) or "dbt stopped early; see the run log"
+            raise TaxiError(f"dbt build of {what} failed: {reported}")
 
 
-def _with_profiles(dbt: DbtCliResource, profiles: Path) -> DbtCliResource:
-    """The same dbt, reading the warehouse's profile from `profiles` (a folder of this step)."""
-    return DbtCliResource(
-        project_dir=dbt.project_dir,
-        profiles_dir=str(profiles),
-        dbt_executable=dbt.dbt_executable,
-        global_config_flags=dbt.global_config_flags,
-    )
+def _is_monthly(context: dg.AssetExecutionContext, result: dg.AssetCheckResult) -> bool:
+    key = dg.AssetCheckKey(result.asset_key, result.check_name)  # type: ignore[arg-type]
+    return context.assets_def.get_spec_for_check_key(key).partitions_def is not None
 
 
-def _failures(invocation: DbtCliInvocation) -> str:
-    """What dbt reported for each failed node (compile errors name the missing month)."""
+def _results(invocation: Any) -> Mapping[str, Any]:
     try:
-        results = invocation.get_artifact("run_results.json")["results"]
+        return invocation.get_artifact("run_results.json")
     except Exception:  # dbt stopped before writing its results
-        return "dbt stopped early; see the run's stdout"
-    failed = [r for r in results if r.get("status") in ("error", "fail", "runtime error")]
-    return "; ".join(f"{r['unique_id']}: {' '.join(str(r.get('message')).split())}" for r in failed)
+        return {}
+
+
+def _month_evaluations(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    held: list[dg.AssetCheckResult],
+    months: Sequence[str],
+    results: Mapping[str, Any],
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """Each test that failed over several months, counted again month by month on the SQL dbt
+    ran, as one evaluation per month."""
+    compiled = {r["unique_id"]: r.get("compiled_code") for r in results.get("results", [])}
+    for result in held:
+        code = compiled.get(str(result.metadata["unique_id"].value))
+        if not code:
+            raise TaxiError(f"dbt reported no SQL for the failed test {result.check_name}")
+        by_month = month_checks.failing_rows_by_month(warehouse, code, months)
+        yield from month_checks.per_month(result, months, context.instance, by_month)
 
 
 @dbt_assets(
@@ -112,17 +169,21 @@ def _failures(invocation: DbtCliInvocation) -> str:
     select=f"tag:{MONTHLY_TAG}",
     name="taxi_dbt_monthly",
     partitions_def=month_partitions,
-    # One dbt build per month: a month is the unit each model replaces.
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    # A range of months is one run and one dbt invocation: each model builds every month of
+    # the range into a table of its own and swaps them in together (macros/month_partitioned.sql).
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=ANALYTICS_POOL,
     dagster_dbt_translator=TRANSLATOR,
 )
 def taxi_dbt_monthly(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """Staging, intermediate and mart models for one file month (the partition)."""
-    month = context.partition_key
-    parse_month(month)  # a clear error before dbt starts
-    yield from _build(context, dbt, warehouse, f"month {month}", {"month": month})
+    """Staging, intermediate and mart models for the run's file months (its partitions)."""
+    months = list(context.partition_keys)
+    for month in months:
+        parse_month(month)  # a clear error before dbt starts
+    what = f"month {months[0]}" if len(months) == 1 else f"months {months[0]}..{months[-1]}"
+    yield from _build(context, dbt, warehouse, what, months)
 
 
 @dbt_assets(
@@ -130,6 +191,7 @@ def taxi_dbt_monthly(
     project=TAXI_DBT,
     exclude=f"tag:{MONTHLY_TAG}",
     name="taxi_dbt_dimensions",
+    pool=ANALYTICS_POOL,
     dagster_dbt_translator=TRANSLATOR,
 )
 def taxi_dbt_dimensions(
@@ -149,6 +211,7 @@ analytics_monthly_job = dg.define_asset_job(
 # Running by default, as the marts' sensor: a landed month's models follow without a person.
 analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
     "analytics_automation_sensor",
+    minimum_interval_seconds=automation_interval_seconds(),
     target=dg.AssetSelection.groups(DBT_GROUP),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Builds a month's dbt models when its trips land, dim_zones when zones change.",

@@ -21,7 +21,7 @@ from taxi_assets.mechanics.months import next_month, parse_month
 from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import Table, WarehouseWriter
 from taxi_assets.resources import WarehouseResource
-from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
+from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED, automation_interval_seconds
 from taxi_assets.shared.metadata import dagster_column_schema, markdown_table
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
@@ -152,6 +152,7 @@ def readable(row: tuple) -> tuple:
 # It also loads taxi_zones when missing, which every mart month waits for.
 marts_automation_sensor = dg.AutomationConditionSensorDefinition(
     "marts_automation_sensor",
+    minimum_interval_seconds=automation_interval_seconds(),
     target=dg.AssetSelection.groups("marts") | dg.AssetSelection.assets(taxi_zones),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Loads taxi_zones when missing; recomputes a mart's month when its trips' month "

@@ -28,6 +28,7 @@ from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.mechanics.errors import LoadRejectedError, TaxiError
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.settings import number_setting
+from taxi_assets.shared.check_targets import latest_materialization
 
 ROW_COUNT_CHECK = "row_count_matches_lake"
 SCHEMA_CHECK = "schema_matches_contract"
@@ -205,7 +206,7 @@ def evaluations(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str, outcomes: list[Outcome]
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """The month's outcomes as evaluations of its latest materialization (looked up once)."""
-    target = _latest_materialization(instance, asset_key, partition)
+    target = latest_materialization(instance, asset_key, partition)
     for outcome in outcomes:
         yield evaluation(asset_key, partition, outcome, target)
 
@@ -228,18 +229,4 @@ def evaluation(
         blocking=blocking,
         partition=partition,
         target_materialization_data=target,
-    )
-
-
-def _latest_materialization(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str
-) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """The month's materialization this evaluation speaks about (as AssetCheckResult finds it)."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
-    ).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        run_id=records[0].run_id, storage_id=records[0].storage_id, timestamp=records[0].timestamp
     )

@@ -14,6 +14,7 @@ from taxi_assets.mechanics.errors import BadSourceFileError
 from taxi_assets.mechanics.schema import Column
 from taxi_assets.mechanics.writer import Table
 from taxi_assets.resources import TaxiSource, WarehouseResource
+from taxi_assets.shared.automation import BUILD_WHEN_MISSING
 from taxi_assets.shared.metadata import dagster_column_schema, table_metadata
 from taxi_assets.shared.ownership import OWNERS
 
@@ -30,21 +31,15 @@ ZONE_COLUMNS: tuple[Column, ...] = (
 ZONES = Table(ZONES_TABLE, ZONE_COLUMNS, primary_key=("LocationID",))
 _MAX_BYTES = 1_000_000
 
-# The marts wait for the lookup, so the automation sensor loads it whenever it is missing (a
-# fresh deployment, a wiped instance). AutomationCondition.on_missing() would not: it skips
-# what is already missing when first evaluated. A failed load is not retried in a loop.
-LOAD_WHEN_MISSING = (
-    dg.AutomationCondition.missing()
-    & ~dg.AutomationCondition.in_progress()
-    & ~dg.AutomationCondition.execution_failed()
-).with_label("load when missing")
+# The marts and dim_zones wait for the lookup: the automation sensor loads it whenever it is
+# missing (shared/automation.py).
 
 
 @dg.asset(
     group_name="warehouse",
     owners=OWNERS,
     kinds={"csv", "postgres"},
-    automation_condition=LOAD_WHEN_MISSING,
+    automation_condition=BUILD_WHEN_MISSING,
     metadata={
         "dagster/column_schema": dagster_column_schema(ZONE_COLUMNS),
         "dagster/table_name": ZONES_TABLE,

@@ -1,52 +1,102 @@
-{#- The file month being built: Dagster passes its partition key as the var `month` ("YYYY-MM").
-    Every month-grained model and test reads and replaces that month only. -#}
+{#- The file months being built. Dagster passes its partition keys in the environment variable
+    TAXI_DBT_MONTHS ("2021-01,2021-02"), read only while dbt executes, so dbt's partial parse
+    stays valid from one month to the next (a changed --vars makes dbt parse the whole project
+    again). By hand, `--vars '{month: 2021-03}'` (or a list) names them. Neither: every month
+    (a full build). Every month-grained model and test reads and replaces these months only. -#}
 
-{% macro taxi_month() -%}
-  {%- set month = var('month', none) -%}
-  {%- if month is none or month | string | trim == '' -%}
+{% macro taxi_months() -%}
+  {%- set given = var('month', none) -%}
+  {%- set from_env = env_var('TAXI_DBT_MONTHS', '') if execute else '' -%}
+  {%- if given is not none and given | string | trim != '' and from_env | trim != '' -%}
+    {{ exceptions.raise_compiler_error("both the var month and TAXI_DBT_MONTHS are set: name the months once") }}
+  {%- endif -%}
+  {%- if given is none or given | string | trim == '' -%}
+    {%- set given = from_env -%}
+  {%- endif -%}
+  {%- if given is string -%}
+    {%- set given = given.split(',') -%}
+  {%- elif given is number -%}
+    {%- set given = [given] -%}
+  {%- endif -%}
+  {%- set months = [] -%}
+  {%- for month in given -%}
+    {%- set month = month | string | trim -%}
+    {%- if month != '' -%}
+      {%- if not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])', month) -%}
+        {{ exceptions.raise_compiler_error("month " ~ month ~ " is not a month of the form YYYY-MM") }}
+      {%- endif -%}
+      {%- if month not in months -%}{%- do months.append(month) -%}{%- endif -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if months | length == 0 -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set month = month | string | trim -%}
-  {%- if not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])', month) -%}
-    {{ exceptions.raise_compiler_error("var month=" ~ month ~ " is not a month of the form YYYY-MM") }}
+  {%- if flags.FULL_REFRESH -%}
+    {{ exceptions.raise_compiler_error(
+        "--full-refresh rebuilds every month from scratch and cannot be limited to "
+        ~ months | join(', ') ~ ": build the month without --full-refresh (it replaces that "
+        ~ "month's rows exactly), or run --full-refresh without naming a month") }}
   {%- endif -%}
-  {{ return(month) }}
+  {{ return(months | sort) }}
 {%- endmacro %}
 
 
-{#- `file_month = '2021-03-01'::date` for the month being built, `true` for a full build. -#}
+{#- `'2021-03-01'::date, ...` for the months being built. -#}
+{% macro month_dates(months) -%}
+  {%- for month in months -%}'{{ month }}-01'::date{%- if not loop.last %}, {% endif -%}{%- endfor -%}
+{%- endmacro %}
+
+
+{#- `file_month in ('2021-03-01'::date)` for the months being built, `true` for a full build. -#}
 {% macro month_filter(column='file_month') -%}
-  {%- set month = taxi_month() -%}
-  {%- if month is none -%}true{%- else -%}{{ column }} = '{{ month }}-01'::date{%- endif -%}
+  {%- set months = taxi_months() -%}
+  {%- if months is none -%}true{%- else -%}{{ column }} in ({{ month_dates(months) }}){%- endif -%}
 {%- endmacro %}
 
 
-{#- The month's child table of a warehouse source (yellow_taxi_2021_03), so the query touches
-    that table only: reading the partitioned parent would lock it and make every other month's
-    swap wait behind dbt. With no month set, the parent (every month). Fails clearly when the
-    warehouse lacks the month. -#}
+{#- What a month-grained model reads of a warehouse source: the months' child tables
+    (yellow_taxi_2021_03), never the partitioned parent. A query on the parent locks it, and a
+    load's swap of any other month (DETACH, DROP) would wait behind dbt. Several months are a
+    UNION ALL of their children (each child's CHECK on file_month lets Postgres skip the others
+    when one month is asked for). With no month set, the parent (every month). Fails clearly when
+    the warehouse lacks a month. Returns {'from': SQL for the FROM clause, 'typed_by': a relation
+    whose column types the model reads}. -#}
 {% macro month_source(source_name, table_name) -%}
   {%- set parent = source(source_name, table_name) -%}
-  {%- set month = taxi_month() -%}
-  {%- if month is none or not execute -%}
-    {{ return(parent) }}
+  {%- set months = taxi_months() -%}
+  {%- if months is none or not execute -%}
+    {{ return({'from': parent, 'typed_by': parent}) }}
   {%- endif -%}
-  {%- set child = parent.incorporate(path={"identifier": table_name ~ "_" ~ month | replace("-", "_")}) -%}
-  {%- if adapter.get_relation(database=child.database, schema=child.schema, identifier=child.identifier) is none -%}
-    {{ exceptions.raise_compiler_error(
-        "the warehouse has no " ~ table_name ~ " rows for " ~ month ~ " (table " ~ child.schema ~ "."
-        ~ child.identifier ~ " is missing): materialize " ~ table_name ~ " for " ~ month ~ " first") }}
+  {%- set children = [] -%}
+  {%- for month in months -%}
+    {%- set child = parent.incorporate(path={"identifier": table_name ~ "_" ~ month | replace("-", "_")}) -%}
+    {%- if adapter.get_relation(database=child.database, schema=child.schema, identifier=child.identifier) is none -%}
+      {{ exceptions.raise_compiler_error(
+          "the warehouse has no " ~ table_name ~ " rows for " ~ month ~ " (table " ~ child.schema ~ "."
+          ~ child.identifier ~ " is missing): materialize " ~ table_name ~ " for " ~ month ~ " first") }}
+    {%- endif -%}
+    {%- do children.append(child) -%}
+  {%- endfor -%}
+  {%- if children | length == 1 -%}
+    {{ return({'from': children[0], 'typed_by': children[0]}) }}
   {%- endif -%}
-  {{ return(child) }}
+  {%- set union -%}
+    (
+    {%- for child in children %}
+      select * from {{ child }}{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+    ) as {{ adapter.quote(table_name ~ '_months') }}
+  {%- endset -%}
+  {{ return({'from': union, 'typed_by': children[0]}) }}
 {%- endmacro %}
 
 
-{#- Generic tests configured with where: "__file_month__" (dbt_project.yml) test the month being
+{#- Generic tests configured with where: "__file_month__" (dbt_project.yml) test the months being
     built only; any other `where` works as in dbt. -#}
 {% macro get_where_subquery(relation) -%}
   {%- set where = config.get('where') -%}
   {%- if where == '__file_month__' -%}
-    {%- set where = none if taxi_month() is none else month_filter() -%}
+    {%- set where = none if taxi_months() is none else month_filter() -%}
   {%- endif -%}
   {%- if where -%}
     {%- set filtered -%}
@@ -55,17 +105,4 @@
     {{ return(filtered) }}
   {%- endif -%}
   {{ return(relation) }}
-{%- endmacro %}
-
-
-{#- incremental_strategy='month_replace': delete the month being built, insert it again, in the
-    model's one transaction (readers see the old month or the new one). Unlike delete+insert on
-    a unique key, a month that now has no rows is emptied too. With no month set, every row is
-    replaced. -#}
-{% macro get_incremental_month_replace_sql(arg_dict) -%}
-  {%- set target = arg_dict["target_relation"] -%}
-  {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
-  delete from {{ target }} where {{ month_filter() }};
-  insert into {{ target }} ({{ columns }})
-  select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {%- endmacro %}

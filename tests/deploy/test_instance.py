@@ -69,7 +69,9 @@ def test_instance_stores_runs_and_events_in_postgres(instance, deploy_home) -> N
 
 def test_instance_queues_runs_and_retries_only_crashed_ones(instance) -> None:
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
-    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    concurrency = instance.get_concurrency_config()
+    assert concurrency.pool_config.pool_granularity.value == "run"
+    assert concurrency.pool_config.default_pool_limit == 1  # one load run, one analytics run
     assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
     assert not instance.run_retries_retry_on_asset_or_op_failure
     assert instance.run_monitoring_enabled

@@ -2,7 +2,7 @@
     with an empty dispatching base are dropped (the course's FHV staging filter). -#}
 {%- do ref('dim_zones') -%}  {#- an input: a month's staging waits for the zones (schema.yml) -#}
 {%- set trips = month_source('warehouse', 'fhv_taxi') -%}
-{%- set types = column_types(trips) -%}
+{%- set types = column_types(trips.typed_by) -%}
 
 select
     trim("dispatching_base_num") as dispatching_base_num,
@@ -13,5 +13,5 @@ select
     {{ safe_cast('SR_Flag', 'integer', types) }} as sr_flag,
     nullif(trim("Affiliated_base_number"), '') as affiliated_base_number,
     file_month
-from {{ trips }}
+from {{ trips['from'] }}
 where nullif(trim("dispatching_base_num"), '') is not null

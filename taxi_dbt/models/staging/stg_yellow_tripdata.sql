@@ -6,6 +6,6 @@
 {%- set trips = month_source('warehouse', 'yellow_taxi') -%}
 
 select
-    {{ staged_trip_columns(column_types(trips), 'tpep', trip_type='1', ehail_fee='cast(0 as numeric)') }}
-from {{ trips }}
+    {{ staged_trip_columns(column_types(trips.typed_by), 'tpep', trip_type='1', ehail_fee='cast(0 as numeric)') }}
+from {{ trips['from'] }}
 where "VendorID" is not null
