@@ -54,9 +54,15 @@ course: $(VENV)/.runtime-installed home
 
 # Offline: the months generated like the mirror's files into ./mirror (git-ignored), then
 # `TAXI_SOURCE_URL=file://$PWD/mirror make main`. MONTHS="2021-04" for others.
+# TLC_MONTHS="2024-01 2024-02" (TLC_DATASET=yellow, green, fhv or fhvhv) adds the TLC's
+# Parquet files, each era's columns and types, under mirror/trip-data: then
+# TAXI_TLC_URL=file://$PWD/mirror/trip-data (docs/datasets.md).
 MONTHS ?= 2021-01 2021-02 2021-03
+TLC_MONTHS ?=
+TLC_DATASET ?= yellow
 mirror: $(VENV)/.runtime-installed
 	$(BIN)/python -m taxi_testkit.generate $(MONTHS) --out mirror
+	$(if $(TLC_MONTHS),$(BIN)/python -m taxi_testkit.tlc $(TLC_MONTHS) --dataset $(TLC_DATASET) --out mirror)
 
 # psql on the warehouse `make main` filled (starts the embedded server if needed); `make
 # warehouse` keeps it up for other clients (pgAdmin, notebooks) and prints how to connect.

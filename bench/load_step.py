@@ -14,6 +14,7 @@ import json
 import dagster as dg
 
 from taxi_assets.assets import TRIPS
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import DataLake, WarehouseResource
 
 
@@ -33,7 +34,13 @@ def _step_seconds(result: dg.ExecuteInProcessResult) -> float:
 
 
 def load_month(month: str, lake: str, pg_url: str, schema: str, dataset: str = "yellow") -> dict:
-    """Materialize the dataset's warehouse asset for `month` and return the figures."""
+    """Materialize the dataset's warehouse asset for `month` and return the figures.
+
+    A Parquet month's reader (pyarrow) is imported before the footprint is taken: it is one of
+    the process's imports, only deferred until such a month loads."""
+    spec = TRIPS[dataset].spec
+    if DataLake(root=lake).lake().month_file(spec, parse_month(month)).parquet:
+        import taxi_assets.mechanics.parquet  # noqa: F401
     rss_after_imports = _status_mb("VmRSS")
     postgres = WarehouseResource(url=pg_url, schema_name=schema)
     asset = TRIPS[dataset].warehouse

@@ -1,4 +1,5 @@
-"""The datasets taxi_assets loads: yellow, green and FHV trips from the mirror's release tree.
+"""The datasets taxi_assets loads: yellow, green and FHV trips (the mirror's CSVs where it has
+the month, else the TLC's Parquet files) and high-volume FHV trips (the TLC's Parquet only).
 
 Each is one `DatasetSpec` in `DATASETS`: its raw and warehouse assets, job, schedule, checks,
 course plan, catch-up, the generator's files and the test kit's tables all come from it, and
@@ -24,6 +25,22 @@ def _time(name: str, description: str, nullable: bool = False) -> Column:
 
 def _text(name: str, description: str) -> Column:
     return Column(name, "text", "string", description)
+
+
+def _later(column: Column, since: str, *aliases: str) -> Column:
+    """A column the mirror's CSVs lack: the TLC's files carry it from `since` on."""
+    return Column(
+        column.name, column.pg_type, column.pandas_dtype, column.description, True, since, aliases
+    )
+
+
+# After the mirror's range (the TLC's files carry it before, too: loaded when present).
+_AIRPORT_FEE = _later(
+    _money("airport_fee", "Airport pickup fee in USD (LaGuardia, JFK)."), "2021-08", "Airport_fee"
+)
+_CBD_FEE = _later(
+    _money("cbd_congestion_fee", "Manhattan congestion relief zone toll in USD."), "2025-01"
+)
 
 
 def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
@@ -135,6 +152,12 @@ YELLOW = DatasetSpec(
     pickup_column="tpep_pickup_datetime",
     dropoff_column="tpep_dropoff_datetime",
     pickup_zone_column="PULocationID",
+    later_columns=(_AIRPORT_FEE, _CBD_FEE),
+    earliest_month="2011-01",
+    older_layout="the TLC's yellow-taxi files of 2009-2010 use another schema (vendor_name or "
+    "vendor_id, longitudes and latitudes, no location IDs, 2009's times as text), which is not "
+    "mapped: "
+    "set TAXI_FIRST_MONTH to 2011-01 or later",
     published_rows=(
         ("2019-01", 7_667_792),
         ("2021-01", 1_369_765),
@@ -163,6 +186,8 @@ GREEN = DatasetSpec(
     pickup_column="lpep_pickup_datetime",
     dropoff_column="lpep_dropoff_datetime",
     pickup_zone_column="PULocationID",
+    later_columns=(_CBD_FEE,),
+    earliest_month="2014-01",
     course=CourseSpan("2019-01", "2020-12", 7_778_101),
 )
 
@@ -205,6 +230,7 @@ FHV = DatasetSpec(
         ),
     ),
     header_variant_starts=("2020-01",),
+    earliest_month="2015-01",
     pickup_column="pickup_datetime",
     dropoff_column="dropOff_datetime",
     pickup_zone_column="PUlocationID",
@@ -251,7 +277,98 @@ FHV = DatasetSpec(
     ),
 )
 
-DATASETS: tuple[DatasetSpec, ...] = (YELLOW, GREEN, FHV)
+
+def _flag(name: str, description: str) -> Column:
+    return _text(name, f"{description}: Y, N or a single space.")
+
+
+# High-volume FHV (Uber, Lyft, Via, Juno): the TLC's Parquet files only, 2019-02 onward.
+FHVHV = DatasetSpec(
+    name="fhvhv",
+    title="High-volume for-hire vehicle (HVFHV) trips",
+    table="fhvhv_taxi",
+    raw_asset="fhvhv_raw_parquet",
+    first_month="2019-02",
+    earliest_month="2019-02",
+    mirror_months=None,
+    lake_bytes_per_row=26,
+    table_bytes_per_row=230,
+    columns=(
+        _text("hvfhs_license_num", "The service's TLC licence (HV0003 Uber, HV0005 Lyft ...)."),
+        _text("dispatching_base_num", "TLC base that dispatched the trip."),
+        _text("originating_base_num", "TLC base that received the request."),
+        _time("request_datetime", "Passenger requested the ride.", nullable=True),
+        _time("on_scene_datetime", "Driver arrived at the pickup.", nullable=True),
+        _time("pickup_datetime", "Pickup, naive New York local time."),
+        _time("dropoff_datetime", "Drop-off, naive New York local time.", nullable=True),
+        _int("PULocationID", "Pickup TLC taxi zone."),
+        _int("DOLocationID", "Drop-off TLC taxi zone."),
+        _money("trip_miles", "Trip distance in miles."),
+        Column("trip_time", "integer", "Int32", "Trip duration in seconds."),
+        _money("base_passenger_fare", "Base fare before tolls, tips, taxes and fees, in USD."),
+        _money("tolls", "Tolls paid in USD."),
+        _money("bcf", "Black Car Fund contribution in USD."),
+        _money("sales_tax", "NYS sales tax in USD."),
+        _money("congestion_surcharge", "NYS congestion surcharge in USD."),
+        _money("airport_fee", "Airport pickup or drop-off fee in USD."),
+        _money("tips", "Tips in USD."),
+        _money("driver_pay", "Driver pay, tolls and tips excluded, in USD."),
+        _flag("shared_request_flag", "Passenger asked for a shared ride"),
+        _flag("shared_match_flag", "Passenger shared the vehicle"),
+        _flag("access_a_ride_flag", "Administered for the MTA's Access-A-Ride"),
+        _flag("wav_request_flag", "Passenger asked for a wheelchair-accessible vehicle"),
+        _flag("wav_match_flag", "Trip in a wheelchair-accessible vehicle"),
+    ),
+    later_columns=(_CBD_FEE,),
+    pickup_column="pickup_datetime",
+    dropoff_column="dropoff_datetime",
+    pickup_zone_column="PULocationID",
+    published_rows=(
+        ("2019-03", 23_864_598),
+        ("2021-06", 14_961_892),
+        ("2022-01", 14_751_591),
+        ("2024-01", 19_663_930),
+    ),
+    warnings=(
+        WarningRule(
+            "pickups_outside_month",
+            "outside_month",
+            ("pickup_datetime",),
+            0.005,
+            "Rows whose pickup lies outside the file's month.",
+        ),
+        WarningRule(
+            "dropoff_before_pickup",
+            "before",
+            ("dropoff_datetime", "pickup_datetime"),
+            0.005,
+            "Rows whose drop-off precedes the pickup.",
+        ),
+        WarningRule(
+            "negative_fares",
+            "negative",
+            ("base_passenger_fare",),
+            0.01,
+            "Rows with a negative base_passenger_fare (adjustments).",
+        ),
+        WarningRule(
+            "duplicate_rows",
+            "duplicates",
+            (),
+            0.005,
+            "Extra copies of exactly identical rows (kept, only reported).",
+        ),
+        WarningRule(
+            "extreme_amounts",
+            "extreme",
+            (),
+            0.0,
+            "Rows with an amount or distance beyond ±1,000,000.",
+        ),
+    ),
+)
+
+DATASETS: tuple[DatasetSpec, ...] = (YELLOW, GREEN, FHV, FHVHV)
 """Every dataset, in the order the UI, the course and the report list them."""
 
 LESSON_DATASET = YELLOW

@@ -16,6 +16,7 @@ import psycopg
 from pydantic import Field, PrivateAttr
 
 from taxi_assets.mechanics.credentials import masked_url
+from taxi_assets.mechanics.dataset_spec import MonthFile
 from taxi_assets.mechanics.embedded import start_embedded_postgres
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake, LakePath
@@ -25,10 +26,17 @@ from taxi_assets.mechanics.settings import (
     DEFAULT_EMBEDDED_PG_DIR,
     DEFAULT_LAKE_DIR,
     DEFAULT_SOURCE_URL,
+    DEFAULT_TLC_URL,
+    flag_setting,
     number_setting,
     setting,
 )
-from taxi_assets.mechanics.source import file_url, open_stream
+from taxi_assets.mechanics.source import (
+    MIRROR_UNPUBLISHED,
+    TLC_UNPUBLISHED,
+    file_url,
+    open_stream,
+)
 from taxi_assets.mechanics.writer import WarehouseWriter, retrying
 
 T = TypeVar("T")
@@ -51,10 +59,16 @@ class DataLake(dg.ConfigurableResource):
     max_uncompressed_gb: float = Field(
         default=4.0, description="Refuse a file that inflates beyond this (gzip bomb guard)."
     )
+    tlc_every_month: bool | None = Field(
+        default=None,
+        description="Take every month from the TLC's Parquet files, also those the mirror has "
+        "as CSV (2019-01..2021-07). Unset: $TAXI_TLC_EVERY_MONTH, else no.",
+    )
 
     def lake(self) -> Lake:
         root = setting(self.root, "TAXI_LAKE_DIR", DEFAULT_LAKE_DIR) or DEFAULT_LAKE_DIR
-        return Lake(_lake_root(root), int(self.max_uncompressed_gb * 1e9))
+        tlc = flag_setting(self.tlc_every_month, "TAXI_TLC_EVERY_MONTH")
+        return Lake(_lake_root(root), int(self.max_uncompressed_gb * 1e9), tlc)
 
 
 def _lake_root(root: str) -> LakePath:
@@ -81,11 +95,17 @@ def _lake_root(root: str) -> LakePath:
 
 
 class TaxiSource(dg.ConfigurableResource):
-    """The release tree of the NYC TLC mirror (https or file://), with bounded retries."""
+    """The release tree of the NYC TLC mirror and the TLC's own trip-record files (https or
+    file://), with bounded retries."""
 
     base_url: str | None = Field(
         default=None,
         description="Base of the release tree. Unset: $TAXI_SOURCE_URL, else the GitHub mirror.",
+    )
+    tlc_url: str | None = Field(
+        default=None,
+        description="Base of the TLC's trip-record Parquet files. Unset: $TAXI_TLC_URL, else "
+        "the TLC's CloudFront address.",
     )
     connect_timeout_seconds: float = Field(default=10.0, description="TCP connect timeout.")
     read_timeout_seconds: float = Field(default=60.0, description="Timeout between body bytes.")
@@ -97,9 +117,24 @@ class TaxiSource(dg.ConfigurableResource):
         base = setting(self.base_url, "TAXI_SOURCE_URL", DEFAULT_SOURCE_URL)
         return file_url(base or DEFAULT_SOURCE_URL, relative_path)
 
-    def fetch(self, url: str, what: str, into: Callable[[Iterator[bytes]], T], log: Logger) -> T:
+    def url_of(self, month_file: MonthFile) -> str:
+        """The month's file at its own source: the mirror's release tree or the TLC's."""
+        if not month_file.parquet:
+            return self.url_for(month_file.url_path)
+        base = setting(self.tlc_url, "TAXI_TLC_URL", DEFAULT_TLC_URL)
+        return file_url(base or DEFAULT_TLC_URL, month_file.url_path)
+
+    def fetch(
+        self,
+        url: str,
+        what: str,
+        into: Callable[[Iterator[bytes]], T],
+        log: Logger,
+        tlc: bool = False,
+    ) -> T:
         """Stream `url` into `into` (which consumes the chunks), retrying transient failures:
-        each attempt opens the original URL afresh and hands `into` a new stream."""
+        each attempt opens the original URL afresh and hands `into` a new stream. `tlc`: the
+        TLC's files, whose CloudFront answers 403 for a month not yet published."""
         timeout = (self.connect_timeout_seconds, self.read_timeout_seconds)
         attempts = retrying(
             self.max_attempts, self.first_backoff_seconds, self.max_backoff_seconds, TransientError
@@ -110,7 +145,8 @@ class TaxiSource(dg.ConfigurableResource):
                     number = attempt.retry_state.attempt_number
                     if number > 1:
                         log.warning(f"{what}: attempt {number} of {self.max_attempts} for {url}")
-                    with open_stream(url, what, timeout) as chunks:
+                    unpublished = TLC_UNPUBLISHED if tlc else MIRROR_UNPUBLISHED
+                    with open_stream(url, what, timeout, unpublished) as chunks:
                         return into(chunks)
         except TransientError as exc:
             raise TransientError(
@@ -139,6 +175,11 @@ class TaxiSource(dg.ConfigurableResource):
 
 def offline_hint(url: str) -> str:
     """How to load without the internet, when the default mirror was the one out of reach."""
+    if url.startswith(DEFAULT_TLC_URL):
+        return (
+            ". No internet? Serve the TLC's files from a local copy and point TAXI_TLC_URL at "
+            "it (file://, http://, https://; `make mirror` can generate them, README, Offline)"
+        )
     if not url.startswith(DEFAULT_SOURCE_URL):
         return ""
     return (

@@ -170,10 +170,60 @@ def _dispatched_columns(
     }
 
 
+def _high_volume_columns(
+    month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """An app-dispatched trip: request, arrival, pickup and drop-off in that order, trip time in
+    seconds, fares and driver pay, flags `Y`, `N` or a single space."""
+    request = _seconds_in(month, rng, n)
+    on_scene = request + rng.integers(60, 900, n)
+    pickup = on_scene + rng.integers(0, 300, n)
+    seconds = rng.lognormal(6.9, 0.6, n).astype(np.int64)
+    miles = rng.gamma(1.8, 150, n).astype(np.int64)
+    fare = 700 + miles * 2 + seconds // 3
+    fare[rng.random(n) < 0.001] *= -1
+
+    def flags(yes: float) -> np.ndarray:
+        choice = rng.choice(
+            np.array(["N", "Y", " "], dtype=object), n, p=[1 - yes - 0.01, yes, 0.01]
+        )
+        return choice
+
+    on_scene_text = _timestamps(on_scene)
+    on_scene_text[rng.random(n) < 0.3] = ""  # not every service reports the arrival
+    return {
+        "hvfhs_license_num": rng.choice(np.array(["HV0003", "HV0005"], dtype=object), n),
+        "dispatching_base_num": _base_numbers(rng, n),
+        "originating_base_num": _base_numbers(rng, n),
+        "request_datetime": _timestamps(request),
+        "on_scene_datetime": on_scene_text,
+        PICKUP: _timestamps(pickup),
+        DROPOFF: _timestamps(pickup + seconds),
+        PICKUP_ZONE: _ints(rng.integers(1, 266, n)),
+        "DOLocationID": _ints(rng.integers(1, 266, n)),
+        "trip_miles": _money(miles),
+        "trip_time": _ints(seconds),
+        "base_passenger_fare": _money(fare),
+        "tolls": _money(np.where(rng.random(n) < 0.06, 694, 0)),
+        "bcf": _money(fare * 25 // 1000),
+        "sales_tax": _money(fare * 88 // 1000),
+        "congestion_surcharge": _money(rng.choice([0, 275], n, p=[0.4, 0.6])),
+        "airport_fee": _money(rng.choice([0, 250], n, p=[0.93, 0.07])),
+        "tips": _money(np.where(rng.random(n) < 0.2, rng.integers(100, 1000, n), 0)),
+        "driver_pay": _money(fare * 72 // 100),
+        "shared_request_flag": flags(0.02),
+        "shared_match_flag": flags(0.01),
+        "access_a_ride_flag": flags(0.001),
+        "wav_request_flag": flags(0.005),
+        "wav_match_flag": flags(0.05),
+    }
+
+
 # The generators name the time and zone columns by role; a spec's own names replace them.
 PICKUP, DROPOFF, PICKUP_ZONE = "<pickup>", "<dropoff>", "<pickup zone>"
 _GENERIC = {
     "smallint": lambda rng, n: _ints(rng.integers(1, 7, n)),
+    "integer": lambda rng, n: _ints(rng.integers(1, 100_000, n)),
     "numeric": lambda rng, n: _money(rng.integers(-100, 5_000, n)),
     "text": lambda rng, n: rng.choice(np.array(["N", "Y", ""], dtype=object), n),
 }
@@ -182,6 +232,8 @@ _GENERIC = {
 def _family(spec: DatasetSpec):  # noqa: ANN202 - one of the generators above
     """The generator whose columns fit the spec's, by the columns it declares."""
     names = {c.name for c in spec.columns}
+    if "hvfhs_license_num" in names:
+        return _high_volume_columns
     if "trip_type" in names:
         return _street_hail_columns
     if "fare_amount" in names:
@@ -192,10 +244,17 @@ def _family(spec: DatasetSpec):  # noqa: ANN202 - one of the generators above
 
 
 def _columns(
-    spec: DatasetSpec, month: dt.date, start: int, n: int, total: int, rng: np.random.Generator
+    spec: DatasetSpec,
+    month: dt.date,
+    start: int,
+    n: int,
+    total: int,
+    rng: np.random.Generator,
+    later: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Every column of `spec`: its family's realistic values, plain values of the column's type
-    for the rest (a dataset declared only in a test gets files too)."""
+    """Every column of `spec` (`later`: its later columns too, as the TLC's files have them):
+    its family's realistic values, plain values of the column's type for the rest (a dataset
+    declared only in a test gets files too)."""
     family = _family(spec)
     made = family(month, start, n, total, rng) if family else {}
     roles = {PICKUP: spec.pickup_column, DROPOFF: spec.dropoff_column}
@@ -203,7 +262,7 @@ def _columns(
     columns = {roles.get(name) or name: values for name, values in made.items()}
     if spec.pickup_column and spec.pickup_column not in columns:
         columns[spec.pickup_column] = _timestamps(_seconds_in(month, rng, n))
-    for column in spec.columns:
+    for column in (*spec.columns, *(spec.later_columns if later else ())):
         if column.name not in columns:
             if column.pg_type == "timestamp":
                 columns[column.name] = _timestamps(_seconds_in(month, rng, n) + 600)

@@ -1,7 +1,8 @@
 """A loopback HTTP mirror of the release tree, for tests, CI and the benchmark.
 
     python -m taxi_testkit.mirror --root mirror --port 8765
-serves `mirror/yellow/...` at http://127.0.0.1:8765/yellow/...; `serve_mirror()` does the same
+serves `mirror/yellow/...` at http://127.0.0.1:8765/yellow/... (and the TLC's layout,
+`mirror/trip-data/...`, at http://127.0.0.1:8765/trip-data/...); `serve_mirror()` does the same
 inside a test and can be handed a request handler that misbehaves on purpose.
 """
 
@@ -13,9 +14,19 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+TLC_PREFIX = "/trip-data/"  # the TLC's layout (tlc.py writes it): a missing month is a 403
+
 
 class MirrorHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files of the root folder; no directory listings, quiet logs."""
+    """Serves files of the root folder; no directory listings, quiet logs. Under the TLC's
+    layout a month it lacks answers 403, as the TLC's CloudFront does; elsewhere 404."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = Path(self.translate_path(self.path))
+        if self.path.startswith(TLC_PREFIX) and not path.is_file():
+            self.send_error(403, "AccessDenied")
+            return None
+        return super().send_head()
 
     def list_directory(self, path):  # type: ignore[override]
         self.send_error(404, "not published")

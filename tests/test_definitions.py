@@ -7,9 +7,13 @@ import dagster as dg
 from dagster._core.definitions.freshness import CronFreshnessPolicy
 
 from taxi_assets import analytics, defs
-from taxi_assets.datasets import DATASETS, YELLOW
+from taxi_assets.datasets import DATASETS, FHVHV, YELLOW
 from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
-from taxi_assets.shared.partitions import month_partitions, monthly_partitions
+from taxi_assets.shared.partitions import (
+    latest_publishable_month,
+    month_partitions,
+    monthly_partitions,
+)
 from taxi_assets.trips.checks import MONTH_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.zones.assets import ZONE_COLUMNS
 
@@ -38,9 +42,12 @@ def test_schedule_cron_matches_the_airflow_dag() -> None:
     assert schedule.execution_timezone in (None, "UTC")
 
 
-def test_default_partitions_are_the_published_months() -> None:
+def test_default_partitions_run_from_2019_01_to_the_latest_month_the_tlc_can_have_published() -> (
+    None
+):
     keys = month_partitions.get_partition_keys()
-    assert keys[0] == "2019-01" and keys[-1] == "2021-07" and len(keys) == 31
+    assert keys[0] == "2019-01" and keys[-1] == latest_publishable_month()
+    assert len(keys) == len(monthly_partitions("2019-01", keys[-1]).get_partition_keys())
 
 
 def test_bounds_are_inclusive_months() -> None:
@@ -51,7 +58,8 @@ def test_bounds_are_inclusive_months() -> None:
 def test_groups_and_kinds_layer_the_graph() -> None:
     graph = defs.resolve_asset_graph()
     layers = {
-        "raw_csv": ("raw", {"csv"}),
+        "raw_csv": ("raw", {"csv", "parquet"}),
+        "fhvhv_raw_parquet": ("raw", {"parquet"}),
         "yellow_taxi": ("warehouse", {"postgres"}),
         "taxi_zones": ("warehouse", {"csv", "postgres"}),
         "daily_borough_trips": ("marts", {"postgres"}),
@@ -119,9 +127,10 @@ def test_column_lineage_names_real_upstream_columns() -> None:
         assert all(dep.column_name in known[dep.asset_key] for dep in deps)
 
 
-def test_green_and_fhv_follow_yellows_pattern() -> None:
+def test_green_fhv_and_fhvhv_follow_yellows_pattern() -> None:
     graph = defs.resolve_asset_graph()
-    for raw, table in (("green_raw_csv", "green_taxi"), ("fhv_raw_csv", "fhv_taxi")):
+    pairs = (("green_raw_csv", "green_taxi"), ("fhv_raw_csv", "fhv_taxi"))
+    for raw, table in (*pairs, ("fhvhv_raw_parquet", "fhvhv_taxi")):
         assert graph.get(dg.AssetKey(table)).parent_keys == {dg.AssetKey(raw)}
         job = defs.resolve_job_def(f"{table}_job")
         assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {raw, table}
@@ -136,11 +145,12 @@ def test_every_dataset_has_the_blocking_checks_and_its_warnings() -> None:
         assert checks == {*blocking, *(rule.name for rule in spec.warnings)}
 
 
-def test_every_dataset_is_published_2019_01_through_2021_07() -> None:
+def test_every_dataset_runs_from_its_first_month_to_the_latest_the_tlc_can_have_published() -> None:
     graph = defs.resolve_asset_graph()
+    firsts = {spec.table: "2019-02" if spec is FHVHV else "2019-01" for spec in DATASETS}
     for spec in DATASETS:
         keys = graph.get(dg.AssetKey(spec.table)).partitions_def.get_partition_keys()
-        assert (keys[0], keys[-1], len(keys)) == ("2019-01", "2021-07", 31)
+        assert (keys[0], keys[-1]) == (firsts[spec.table], latest_publishable_month())
 
 
 def test_every_asset_of_both_locations_has_an_owner_and_a_link_to_its_code() -> None:

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from taxi_assets import defs
+from taxi_assets.shared.partitions import latest_publishable_month
 
 SCHEDULE = defs.resolve_schedule_def("yellow_taxi_job_schedule")
 # Dagster's own builder calls a method it has deprecated; nothing for us to change.
@@ -32,10 +33,19 @@ def test_a_tick_requests_the_month_that_just_ended(at: dt.datetime, month: str) 
 
 
 def test_ticks_after_the_last_month_repeat_its_run_key_so_it_never_runs_twice() -> None:
+    last = latest_publishable_month()
+    after = dt.datetime.strptime(last, "%Y-%m") + dt.timedelta(days=400)
     keys = {
-        (r.partition_key, r.run_key) for at in (8, 9, 12) for r in tick(dt.datetime(2021, at, 2, 6))
+        (r.partition_key, r.run_key)
+        for at in (0, 31, 62)
+        for r in tick(after.replace(day=2, hour=6) + dt.timedelta(days=at))
     }
-    assert keys == {("2021-07", "2021-07")}
+    assert keys == {(last, last)}
+
+
+def test_a_tick_after_the_mirrors_last_month_requests_the_month_that_just_ended() -> None:
+    (request,) = tick(dt.datetime(2021, 9, 2, 6))
+    assert request.partition_key == "2021-08"
 
 
 def test_the_schedule_targets_both_assets_through_the_job() -> None:

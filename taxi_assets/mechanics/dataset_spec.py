@@ -10,8 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.schema import MONTH_COLUMN, Column, header_difference
 from taxi_assets.mechanics.writer import Table
+
+MIRROR, TLC = "mirror", "tlc"
+"""The two sources of a month: the mirror's gzip CSV, the TLC's own Parquet file."""
 
 RuleKind = Literal["outside_month", "negative", "before", "missing", "extreme", "duplicates"]
 
@@ -43,6 +47,20 @@ class CourseSpan:
 
 
 @dataclass(frozen=True)
+class MonthFile:
+    """Where one month of a dataset comes from: its source, its path under that source's base
+    URL, and its path under the lake's root."""
+
+    source: str
+    url_path: str
+    lake_path: str
+
+    @property
+    def parquet(self) -> bool:
+        return self.source == TLC
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """One dataset of the mirror's release tree, `{base}/{name}/{name}_tripdata_YYYY-MM.csv.gz`.
 
@@ -57,8 +75,17 @@ class DatasetSpec:
     table: str
     raw_asset: str
     warnings: tuple[WarningRule, ...]
+    # Partition bounds; no last month: the latest month the TLC can have published.
     first_month: str = "2019-01"
-    last_month: str = "2021-07"
+    last_month: str | None = None
+    # The months the mirror has as CSV (None: it has none); every other month is the TLC's.
+    mirror_months: tuple[str, str] | None = ("2019-01", "2021-07")
+    # The first month of the TLC's layout this declaration describes (TAXI_FIRST_MONTH's
+    # floor), and why earlier files, if the TLC has any, are refused.
+    earliest_month: str = "2019-01"
+    older_layout: str = ""
+    # Columns the mirror's CSVs lack, after `columns` and the month (each with its `since`).
+    later_columns: tuple[Column, ...] = ()
     header_variants: tuple[tuple[str, ...], ...] = field(default=())
     # The first month each later header variant appears in the mirror's files (one per variant
     # after the first): the generator writes each month with its own header.
@@ -82,6 +109,8 @@ class DatasetSpec:
                 raise ValueError(f"{self.name}: header variant {variant} has the wrong length")
         if len(self.header_variant_starts) != len(self.header_variants) - 1:
             raise ValueError(f"{self.name}: give the first month of each later header variant")
+        if any(c.since is None or c.nullable is False for c in self.later_columns):
+            raise ValueError(f"{self.name}: a later column is nullable and gives its `since`")
         names = {c.name for c in self.columns}
         for role in (self.pickup_column, self.dropoff_column, self.pickup_zone_column):
             if role and role not in names:
@@ -113,15 +142,45 @@ class DatasetSpec:
 
     @property
     def warehouse_columns(self) -> tuple[Column, ...]:
-        """The table's columns: the file's, then the month it came from."""
-        return (*self.columns, MONTH_COLUMN)
+        """The table's columns: the CSV's, the month it came from, then the later ones (added
+        to an existing parent by ALTER TABLE, they land after the month there too)."""
+        return (*self.columns, MONTH_COLUMN, *self.later_columns)
+
+    @property
+    def parquet_columns(self) -> tuple[Column, ...]:
+        """The columns a Parquet month fills, in the order its rows are written to COPY."""
+        return (*self.columns, *self.later_columns)
+
+    def parquet_names(self, column: Column) -> tuple[str, ...]:
+        """Every spelling of `column` a file may use: its own, its aliases, the CSV variants'."""
+        names = [column.name, *column.aliases]
+        if column in self.columns:
+            position = self.columns.index(column)
+            names += [variant[position] for variant in self.header_variants]
+        return tuple(dict.fromkeys(names))
+
+    def month_file(self, month: dt.date, tlc_every_month: bool = False) -> MonthFile:
+        """The month's source: the mirror's CSV inside `mirror_months` (unless the TLC is
+        taken for every month), else the TLC's Parquet file; a month before the layout this
+        declaration describes is refused."""
+        key = f"{month:%Y-%m}"
+        if key < self.earliest_month:
+            raise TaxiError(
+                f"{self.name} {key}: taxi_assets loads {self.title.lower()} from "
+                f"{self.earliest_month} on; {self.older_layout or 'the TLC has no earlier file'}"
+            )
+        in_mirror = self.mirror_months and self.mirror_months[0] <= key <= self.mirror_months[1]
+        if in_mirror and not tlc_every_month:
+            return MonthFile(MIRROR, self.relative_path(month), self.relative_path(month))
+        name = f"{self.name}_tripdata_{key}.parquet"
+        return MonthFile(TLC, name, f"{self.name}/{name}")
 
     @property
     def job_name(self) -> str:
         return f"{self.table}_job"
 
     def relative_path(self, month: dt.date) -> str:
-        """The file's path under the mirror's base URL, and under the lake's root."""
+        """The CSV's path under the mirror's base URL, and under the lake's root."""
         return f"{self.name}/{self.name}_tripdata_{month:%Y-%m}.csv.gz"
 
     def child_table(self, month: dt.date) -> str:

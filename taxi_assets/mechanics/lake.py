@@ -22,14 +22,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
-from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.dataset_spec import MIRROR, TLC, DatasetSpec, MonthFile
 from taxi_assets.mechanics.errors import BadSourceFileError, TaxiError, TransientError
-from taxi_assets.mechanics.verifier import FileFacts, GzipCsvVerifier, inflate_chunks, verify_file
+from taxi_assets.mechanics.verifier import (
+    FileFacts,
+    GzipCsvVerifier,
+    inflate_chunks,
+    read_chunks,
+    verify_file,
+)
 
 if TYPE_CHECKING:
     from upath import UPath
 
 _TEMP_MARK = ".part-"
+_PARQUET_MAGIC = b"PAR1"
 # A local folder, or a universal-pathlib path on an object store (same pathlib interface).
 LakePath: TypeAlias = "Path | UPath"
 # An object store has no locks: a temporary key or unfinished upload this old has no writer.
@@ -46,6 +53,7 @@ class LakeFile:
     bytes: int
     sha256: str
     rows: int
+    source: str = MIRROR  # manifests written before the TLC's files were a source lack it
 
     @property
     def where(self) -> str:
@@ -56,13 +64,21 @@ class LakeFile:
 class Lake:
     """Paths, manifests and atomic writes under one root folder or object store prefix."""
 
-    def __init__(self, root: LakePath, max_uncompressed_bytes: int) -> None:
+    def __init__(
+        self, root: LakePath, max_uncompressed_bytes: int, tlc_every_month: bool = False
+    ) -> None:
         self.root = root
         self.max_uncompressed_bytes = max_uncompressed_bytes
+        self.tlc_every_month = tlc_every_month
+
+    def month_file(self, spec: DatasetSpec, month: dt.date) -> MonthFile:
+        """Which source the month comes from, and its paths (dataset_spec.py decides)."""
+        return spec.month_file(month, self.tlc_every_month)
 
     def path_for(self, spec: DatasetSpec, month: dt.date) -> LakePath:
-        """`<root>/<name>/<name>_tripdata_YYYY-MM.csv.gz`, built from a parsed date only."""
-        return self.root / spec.relative_path(month)
+        """`<root>/<name>/<name>_tripdata_YYYY-MM.csv.gz` (or `.parquet`, the TLC's), built
+        from a parsed date only."""
+        return self.root / self.month_file(spec, month).lake_path
 
     @staticmethod
     def manifest_path(path: LakePath) -> LakePath:
@@ -75,7 +91,7 @@ class Lake:
         if entry is None or not path.is_file() or path.stat().st_size != entry.bytes:
             return None
         try:
-            facts = verify_file(path, entry.where, self.max_uncompressed_bytes, spec)
+            facts = self._verify(spec, month, path, entry.where)
         except BadSourceFileError:  # corrupted since it was verified: download it again
             return None
         if (facts.sha256, facts.rows) != (entry.sha256, entry.rows):
@@ -93,6 +109,30 @@ class Lake:
                 "month first"
             )
         return entry
+
+    def _verify(self, spec: DatasetSpec, month: dt.date, path: LakePath, where: str) -> FileFacts:
+        if not self.month_file(spec, month).parquet:
+            return verify_file(path, where, self.max_uncompressed_bytes, spec)
+        from taxi_assets.mechanics import parquet  # pyarrow: only when a Parquet month is used
+
+        sha, size = _sha256(path)
+        return FileFacts(size, sha, parquet.inspect(path, spec, month, where), size)
+
+    def csv_rows(self, spec: DatasetSpec, lake_file: LakeFile) -> Iterator[bytes]:
+        """The month's rows as CSV for COPY (header first), whichever source it came from; a
+        file that changed since it was verified fails (before its first row, for Parquet)."""
+        if lake_file.source != TLC:
+            yield from self.read(lake_file, spec.raw_asset)
+            return
+        from taxi_assets.mechanics import parquet
+
+        if _sha256(lake_file.path)[0] != lake_file.sha256:
+            raise BadSourceFileError(
+                f"{lake_file.where} no longer matches its manifest sha256; materialize "
+                f"{spec.raw_asset} for this month again"
+            )
+        month = dt.datetime.strptime(lake_file.month, "%Y-%m").date()
+        yield from parquet.csv_chunks(lake_file.path, spec, month, lake_file.where)
 
     @staticmethod
     def read(lake_file: LakeFile, producer: str) -> Iterator[bytes]:
@@ -136,11 +176,15 @@ class Lake:
 
         Temporaries a killed writer left behind are removed first."""
         self.remove_abandoned_temporaries(spec, month)
-        path = self.path_for(spec, month)
+        path, source = self.path_for(spec, month), self.month_file(spec, month).source
         where = f"{month:%Y-%m} ({url})"
         with _disk_errors_named(f"{month:%Y-%m}", path), _temporary(path) as (temp, handle):
-            facts = self._write_verified(handle, chunks, where, on_progress, spec)
-            entry = LakeFile(f"{month:%Y-%m}", path, url, facts.bytes, facts.sha256, facts.rows)
+            if source == TLC:
+                facts = self._write_parquet(spec, month, temp, handle, chunks, where, on_progress)
+            else:
+                facts = self._write_verified(handle, chunks, where, on_progress, spec)
+            key = f"{month:%Y-%m}"
+            entry = LakeFile(key, path, url, facts.bytes, facts.sha256, facts.rows, source)
             _publish(temp, handle, path, facts.bytes, where)
         with _disk_errors_named(f"{month:%Y-%m}", self.manifest_path(path)):
             self._write_manifest(entry)
@@ -165,6 +209,41 @@ class Lake:
         with contextlib.suppress(io.UnsupportedOperation):  # an object store upload has no fd
             os.fsync(handle.fileno())
         return verifier.finish()
+
+    def _write_parquet(
+        self,
+        spec: DatasetSpec,
+        month: dt.date,
+        temp: LakePath,
+        handle: BinaryIO,
+        chunks: Iterable[bytes],
+        where: str,
+        on_progress: Callable[[int], None],
+    ) -> FileFacts:
+        """Write a Parquet file as it streams, hashing it; then read its footer from the
+        temporary: the declared columns and the row count. Its final name comes after."""
+        sha, written = hashlib.sha256(), 0
+        for chunk in chunks:
+            if written == 0 and chunk and not chunk.startswith(_PARQUET_MAGIC[: len(chunk)]):
+                preview = chunk[:40].decode("latin-1").strip()
+                raise BadSourceFileError(
+                    f"{where} is not a Parquet file (it starts with {preview!r})"
+                )
+            sha.update(chunk)
+            handle.write(chunk)
+            written += len(chunk)
+            on_progress(written)
+        if written == 0:
+            raise BadSourceFileError(f"{where} is empty")
+        handle.flush()
+        with contextlib.suppress(io.UnsupportedOperation):
+            os.fsync(handle.fileno())
+        if not isinstance(temp, Path):
+            handle.close()  # an object store's upload must complete before it can be read
+        from taxi_assets.mechanics import parquet
+
+        rows = parquet.inspect(temp, spec, month, where)
+        return FileFacts(written, sha.hexdigest(), rows, written)
 
     def _write_manifest(self, entry: LakeFile) -> None:
         record = {key: value for key, value in asdict(entry).items() if key != "path"}
@@ -328,6 +407,15 @@ def _abort_old_uploads(path: "UPath", cutoff: float) -> int:
             "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
         )
     return len(stale)
+
+
+def _sha256(path: LakePath) -> tuple[str, int]:
+    """A file's sha256 and size, read in bounded chunks."""
+    sha, size = hashlib.sha256(), 0
+    for chunk in read_chunks(path):
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
 
 
 def _fsync_dir(folder: Path) -> None:

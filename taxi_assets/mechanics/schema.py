@@ -10,13 +10,20 @@ from psycopg import sql
 
 @dataclass(frozen=True)
 class Column:
-    """One warehouse column: its name (the source header's), types and meaning."""
+    """One warehouse column: its name (the source header's), types and meaning.
+
+    `since` marks a column the mirror's CSVs lack, added to the dataset later: the TLC's files
+    carry it from that month on (earlier ones may carry it too, or not: then it loads as NULL).
+    `aliases` are other spellings the TLC's Parquet files use for it (`Airport_fee`).
+    """
 
     name: str
     pg_type: str
     pandas_dtype: str
     description: str
     nullable: bool = True
+    since: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 MONTH_COLUMN = Column(

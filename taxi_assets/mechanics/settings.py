@@ -6,6 +6,7 @@ import os
 from taxi_assets.mechanics.errors import TaxiError
 
 DEFAULT_SOURCE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+DEFAULT_TLC_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
 DEFAULT_LAKE_DIR = "data/lake"
 DEFAULT_EMBEDDED_PG_DIR = "data/pgdata"
 
@@ -32,3 +33,16 @@ def number_setting(
     except ValueError:
         kind = "whole number" if whole else "number"
         raise TaxiError(f"{env_name}={value!r} is not a {kind}") from None
+
+
+def flag_setting(explicit: bool | None, env_name: str) -> bool:
+    """The explicit flag if given, else the environment variable (`1`, `true`, `yes` or `on`
+    for yes; `0`, `false`, `no`, `off` or empty for no), else no; anything else is refused."""
+    if explicit is not None:
+        return explicit
+    value = (setting(None, env_name, None) or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise TaxiError(f"{env_name}={value!r} is neither true nor false (say 1 or 0)")

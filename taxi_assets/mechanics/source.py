@@ -17,6 +17,12 @@ from taxi_assets.mechanics.errors import NotPublishedError, TaxiError, Transient
 from taxi_assets.mechanics.verifier import CHUNK_BYTES, read_chunks
 
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+# How a month not yet published answers: the mirror (GitHub) 404, the TLC's CloudFront 403.
+MIRROR_UNPUBLISHED = {404: "HTTP 404"}
+TLC_UNPUBLISHED = {
+    404: "HTTP 404",
+    403: "HTTP 403: the TLC publishes a month 47-62 days after it ends",
+}
 _NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -31,8 +37,14 @@ def file_url(base_url: str, relative: str) -> str:
 
 
 @contextlib.contextmanager
-def open_stream(url: str, month: str, timeout: tuple[float, float]) -> Iterator[Iterator[bytes]]:
-    """Yield an iterator over the raw bytes at `url`; raise NotPublished, Taxi or Transient."""
+def open_stream(
+    url: str,
+    month: str,
+    timeout: tuple[float, float],
+    unpublished: dict[int, str] = MIRROR_UNPUBLISHED,
+) -> Iterator[Iterator[bytes]]:
+    """Yield an iterator over the raw bytes at `url`; raise NotPublished, Taxi or Transient
+    (NotPublished for the statuses in `unpublished`, with their explanation)."""
     if url.startswith("file://"):
         path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
         if not path.is_file():
@@ -44,14 +56,16 @@ def open_stream(url: str, month: str, timeout: tuple[float, float]) -> Iterator[
     except _NETWORK_ERRORS as exc:
         raise TransientError(f"{month}: cannot reach {url}: {exc}") from exc
     with response:
-        _check_status(response, url, month)
+        _check_status(response, url, month, unpublished)
         yield _body(response, url, month)
 
 
-def _check_status(response: requests.Response, url: str, month: str) -> None:
+def _check_status(
+    response: requests.Response, url: str, month: str, unpublished: dict[int, str]
+) -> None:
     status = response.status_code
-    if status == 404:
-        raise NotPublishedError(f"{month} is not published at {url} (HTTP 404)")
+    if status in unpublished:
+        raise NotPublishedError(f"{month} is not published at {url} ({unpublished[status]})")
     if status in _TRANSIENT_STATUS:
         raise TransientError(f"{month}: {url} answered HTTP {status}")
     if status != 200:

@@ -57,8 +57,13 @@ class Table:
 
     @property
     def file_columns(self) -> tuple[Column, ...]:
-        """The columns a CSV fills, in file order (the partition column comes from the month)."""
-        return tuple(c for c in self.columns if c.name != self.partitioned_by)
+        """The columns a mirror's CSV fills, in file order (the partition column comes from the
+        month; columns added later, with a `since`, stay NULL)."""
+        return tuple(c for c in self.columns if c.name != self.partitioned_by and not c.since)
+
+    @property
+    def later_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.since)
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,27 @@ class WarehouseWriter:
                     else sql.SQL(""),
                 )
             )
+            self._add_later_columns(conn, table)
+
+    def _add_later_columns(self, conn: psycopg.Connection, table: Table) -> None:
+        """Add the declared later columns a table made before them lacks: nullable and without
+        a default, so Postgres only records them in the catalog (no month is rewritten). The
+        catalog is asked first: ALTER TABLE would lock the table even for nothing to add."""
+        if not table.later_columns:
+            return
+        found = conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped",
+            (self.ident(table.name).as_string(conn),),
+        )
+        present = {row[0] for row in found.fetchall()}
+        for column in table.later_columns:
+            if column.name not in present:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                        self.ident(table.name), sql.Identifier(column.name), sql.SQL(column.pg_type)
+                    )
+                )
 
     def exists(self, conn: psycopg.Connection, table: str) -> bool:
         found = conn.execute("SELECT to_regclass(%s)", (self.ident(table).as_string(conn),))
@@ -214,8 +240,11 @@ class WarehouseWriter:
         log: logging.Logger = _LOG,
         hold: Callable[[psycopg.Connection], AbstractContextManager] = contextlib.nullcontext,
         check_staged: StagedCheck = lambda conn, staging: None,
+        columns: tuple[Column, ...] | None = None,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
+
+        `columns` are the CSV's, in its order (default: the mirror's, `table.file_columns`).
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
         backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
@@ -233,7 +262,15 @@ class WarehouseWriter:
                         number = attempt.retry_state.attempt_number
                         log.warning(f"{month:%Y-%m}: load attempt {number}")
                     return self._replace_month_once(
-                        table, month, csv_chunks(), expected_rows, where, log, hold, check_staged
+                        table,
+                        month,
+                        csv_chunks(),
+                        expected_rows,
+                        where,
+                        log,
+                        hold,
+                        check_staged,
+                        columns or table.file_columns,
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -256,6 +293,7 @@ class WarehouseWriter:
         log: logging.Logger,
         hold: Callable[[psycopg.Connection], AbstractContextManager],
         check_staged: StagedCheck,
+        columns: tuple[Column, ...],
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
@@ -284,7 +322,7 @@ class WarehouseWriter:
             with conn.transaction():
                 self.lock(conn, table.name, month_slice(month))
                 self._create_month_staging(conn, table, staging, month)
-                rows = self._copy(conn, staging, table.file_columns, chunks, where)
+                rows = self._copy(conn, staging, columns, chunks, where)
                 _gate_rows(rows, expected_rows, where)
                 check_staged(conn, staging)
                 conn.execute(sql.SQL("ANALYZE {}").format(staging))

@@ -17,6 +17,7 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dic
     return {
         "dagster/row_count": lake_file.rows,
         "dagster/uri": dg.MetadataValue.path(str(lake_file.path)),
+        "source": lake_file.source,
         "source_url": dg.MetadataValue.url(lake_file.url),
         "bytes": lake_file.bytes,
         "sha256": lake_file.sha256,
@@ -35,6 +36,7 @@ def load_metadata(
         **table_metadata(spec.warehouse_columns, stats, schema),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
+        "source": lake_file.source,
         "source_url": dg.MetadataValue.url(lake_file.url),
         "source_bytes": lake_file.bytes,
         "source_sha256": lake_file.sha256,

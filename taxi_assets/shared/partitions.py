@@ -5,10 +5,13 @@ import os
 
 import dagster as dg
 
+from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.months import MONTH_FORMAT, month_after, parse_month
 
 FIRST_PUBLISHED_MONTH = "2019-01"
-LAST_PUBLISHED_MONTH = "2021-07"
+LAST_PUBLISHED_MONTH = "2021-07"  # the mirror's last month; the TLC's files go on from there
+# The TLC publishes month M 47-62 days after M ends (DATA.md): sooner, it cannot be there.
+TLC_PUBLICATION_DAYS = 47
 
 # The schedule's tick, Airflow's `0 6 2 * *` (UTC): each tick loads the month that just ended,
 # and a month counts as late when it is not in the warehouse LOAD_GRACE after the tick.
@@ -40,16 +43,34 @@ def monthly_partitions(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
     )
 
 
-def partitions_for(first: str, last: str) -> dg.MonthlyPartitionsDefinition:
-    """A dataset's monthly partitions: its own bounds unless TAXI_FIRST_MONTH or TAXI_LAST_MONTH
-    override them (for every dataset).
+def latest_publishable_month(today: dt.date | None = None) -> str:
+    """The latest month the TLC can have published by `today` (UTC): month M appears at the
+    earliest TLC_PUBLICATION_DAYS after its last day."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    after = (today - dt.timedelta(days=TLC_PUBLICATION_DAYS)).replace(day=1)  # M + 1 at most
+    return (after - dt.timedelta(days=1)).strftime(MONTH_FORMAT)
 
-    Partition bounds shape the asset graph itself, so they are read when the code location
-    loads (the one setting that cannot wait for resource setup).
+
+def partitions_for(
+    first: str, last: str | None, earliest: str | None = None, older_layout: str = ""
+) -> dg.MonthlyPartitionsDefinition:
+    """A dataset's monthly partitions: its own bounds (no last month: the latest the TLC can
+    have published) unless TAXI_FIRST_MONTH or TAXI_LAST_MONTH override them (for every
+    dataset).
+
+    TAXI_FIRST_MONTH goes no earlier than the dataset's `earliest` month: a dataset the TLC
+    has no earlier file of starts there; one whose earlier files use another layout
+    (`older_layout` says which) refuses, rather than loading them wrong. Partition bounds shape
+    the asset graph itself, so they are read when the code location loads (the one setting
+    that cannot wait for resource setup).
     """
-    return monthly_partitions(
-        os.environ.get("TAXI_FIRST_MONTH", first), os.environ.get("TAXI_LAST_MONTH", last)
-    )
+    first = os.environ.get("TAXI_FIRST_MONTH", first)
+    if earliest and parse_month(first) < parse_month(earliest):
+        if older_layout:
+            raise TaxiError(f"TAXI_FIRST_MONTH={first}: {older_layout}")
+        first = earliest
+    last = os.environ.get("TAXI_LAST_MONTH", last or latest_publishable_month())
+    return monthly_partitions(first, last)
 
 
-month_partitions = partitions_for(FIRST_PUBLISHED_MONTH, LAST_PUBLISHED_MONTH)
+month_partitions = partitions_for(FIRST_PUBLISHED_MONTH, None)

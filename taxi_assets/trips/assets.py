@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.dataset_spec import TLC, DatasetSpec
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
 from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
@@ -57,7 +57,9 @@ class DatasetAssets:
 
 def dataset_assets(spec: DatasetSpec) -> DatasetAssets:
     """Build both assets of `spec`."""
-    partitions = partitions_for(spec.first_month, spec.last_month)
+    partitions = partitions_for(
+        spec.first_month, spec.last_month, spec.earliest_month, spec.older_layout
+    )
     raw = raw_asset(spec, partitions)
     return DatasetAssets(spec, raw, warehouse_asset(spec, raw, partitions))
 
@@ -69,9 +71,9 @@ def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.Asse
         backfill_policy=RANGE_IN_ONE_RUN,
         group_name="raw",
         owners=OWNERS,
-        kinds={"csv"},
-        description=f"The month's {spec.title.lower()} file from the mirror, verified and kept "
-        "in the data lake.",
+        kinds={"csv", "parquet"} if spec.mirror_months else {"parquet"},
+        description=f"The month's {spec.title.lower()} file (the mirror's CSV, else the TLC's "
+        "Parquet), verified and kept in the data lake.",
     )
     def _raw(
         context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
@@ -105,7 +107,8 @@ def fetch_month(
     if lake_file is not None:
         log.info(f"{key}: reusing verified {lake_file.path}")
     else:
-        url = source.url_for(spec.relative_path(month))
+        month_file = lake.month_file(spec, month)
+        url = source.url_of(month_file)
         progress = Progress(log, f"{key} download")
 
         def report(done_bytes: int) -> None:
@@ -114,7 +117,11 @@ def fetch_month(
             progress.update(done_bytes)
 
         lake_file = source.fetch(
-            url, key, lambda chunks: lake.store(spec, month, url, chunks, report), log
+            url,
+            key,
+            lambda chunks: lake.store(spec, month, url, chunks, report),
+            log,
+            tlc=month_file.parquet,
         )
     return lake_file_metadata(lake_file, reused, time.monotonic() - started)
 
@@ -197,7 +204,7 @@ def load_month(
 
     def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
         counters.append(DuplicateLines())
-        lines = lake.read(lake_file, spec.raw_asset)
+        lines = lake.csv_rows(spec, lake_file)
         progress = Progress(log, f"{key} load")
         return counting_duplicates(counting_lines(lines, progress), counters[-1])
 
@@ -211,6 +218,7 @@ def load_month(
             log,
             lane.cancellable,
             staged_month_gate(spec, month, lake_file.where),
+            spec.parquet_columns if lake_file.source == TLC else None,
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it

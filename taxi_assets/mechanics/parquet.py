@@ -1,0 +1,157 @@
+"""The TLC's Parquet files: checked against the declaration by name, read in bounded batches.
+
+Each declared column is found by name (its own, an alias such as `Airport_fee`, a CSV variant's
+spelling) and cast to the table's fixed type, whatever the file's era wrote: int64 or int32 or
+double, `string` or `large_string`, or Arrow's `null` type (a column without values). A column
+the declaration does not know, a declared one missing from a month that must carry it, or a
+type that cannot mean the declared one (times as strings) refuses the file before any write.
+Rows stream to COPY as CSV written by Arrow, one batch at a time (`iter_batches` over a
+buffered stream, so neither a row group nor the file is ever held whole).
+
+pyarrow is imported only here, and this module only when a Parquet month is verified or loaded:
+a load location's start-up does not pay for it.
+"""
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.errors import BadSourceFileError
+from taxi_assets.mechanics.schema import Column
+
+if TYPE_CHECKING:
+    from taxi_assets.mechanics.lake import LakePath
+
+BATCH_ROWS = 65_536
+READ_BUFFER_BYTES = 1 << 20
+_TARGET_TYPES = {
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "numeric": pa.float64(),
+    "timestamp": pa.timestamp("us"),
+    "text": pa.string(),
+}
+
+
+def _fits(found: pa.DataType, pg_type: str) -> bool:
+    """Whether a file's Arrow type can hold the declared column's values (a cast then checks
+    each value: a fraction or an overflow in an integer column still fails, naming it)."""
+    if pa.types.is_null(found):
+        return True
+    if pg_type in ("smallint", "integer", "bigint", "numeric"):
+        numeric = pa.types.is_integer(found) or pa.types.is_floating(found)
+        return numeric or (pg_type == "numeric" and pa.types.is_decimal(found))
+    if pg_type == "timestamp":
+        return pa.types.is_timestamp(found) and found.tz is None
+    if pg_type == "text":
+        return pa.types.is_string(found) or pa.types.is_large_string(found)
+    return False
+
+
+def column_plan(spec: DatasetSpec, month: dt.date, schema: pa.Schema) -> dict[str, str | None]:
+    """Each declared column's name in the file (None: absent, loaded as NULL), or
+    BadSourceFileError's text spelling out how the file differs from the declaration."""
+    key, plan, problems, claimed = f"{month:%Y-%m}", {}, [], set()
+    for column in spec.parquet_columns:
+        found = [n for n in spec.parquet_names(column) if n in schema.names]
+        claimed.update(found)
+        if len(found) > 1:
+            problems.append(f"{column.name} appears as {found}")
+        elif not found and (column.since is None or column.since <= key):
+            problems.append(f"missing column {column.name}")
+        elif found and not _fits(schema.field(found[0]).type, column.pg_type):
+            kind = schema.field(found[0]).type
+            problems.append(f"{found[0]} is {kind}, which cannot be a {column.pg_type}")
+        plan[column.name] = found[0] if found else None
+    unknown = [n for n in schema.names if n not in claimed]
+    if unknown:
+        problems.insert(0, f"unexpected columns {unknown}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return plan
+
+
+@contextlib.contextmanager
+def _opened(source: "LakePath") -> Iterator[Any]:
+    """A local file by its path (Arrow reads it natively, without the GIL); an object store's
+    through its file object."""
+    if isinstance(source, Path):
+        yield str(source)
+        return
+    with source.open("rb") as handle:
+        yield handle
+
+
+def inspect(source: "LakePath", spec: DatasetSpec, month: dt.date, where: str) -> int:
+    """Check a Parquet file's footer against the declaration; its row count (the footer's)."""
+    with _opened(source) as handle:
+        try:
+            metadata = pq.ParquetFile(handle).metadata
+            schema = metadata.schema.to_arrow_schema()
+        except (pa.ArrowException, OSError) as exc:
+            raise BadSourceFileError(f"{where} is not a readable Parquet file ({exc})") from exc
+    try:
+        column_plan(spec, month, schema)
+    except ValueError as exc:
+        raise BadSourceFileError(
+            f"{where} has columns that drift from the schema contract ({spec.name}): {exc}"
+        ) from None
+    if metadata.num_rows <= 0:
+        raise BadSourceFileError(f"{where} has no rows (a month never has zero trips)")
+    return int(metadata.num_rows)
+
+
+def csv_chunks(
+    source: "LakePath", spec: DatasetSpec, month: dt.date, where: str, batch_rows: int = BATCH_ROWS
+) -> Iterator[bytes]:
+    """The file's rows as CSV for COPY (header line first), cast to the declared types, one
+    bounded batch at a time; a value the cast refuses names the column and the rows."""
+    with _opened(source) as handle:
+        reader = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
+        plan = column_plan(spec, month, reader.schema_arrow)
+        wanted = [name for name in plan.values() if name is not None]
+        columns = spec.parquet_columns
+        target = pa.schema([pa.field(c.name, _TARGET_TYPES[c.pg_type]) for c in columns])
+        header = True
+        first_row = 0
+        for batch in reader.iter_batches(batch_size=batch_rows, columns=wanted):
+            cast = _cast(batch, plan, columns, target, where, first_row)
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(cast, sink, pa_csv.WriteOptions(include_header=header))
+            header, first_row = False, first_row + batch.num_rows
+            yield sink.getvalue().to_pybytes()
+        if header:  # no batch at all: COPY still gets its header line
+            yield (",".join(f'"{c.name}"' for c in columns) + "\n").encode()
+
+
+def _cast(
+    batch: pa.RecordBatch,
+    plan: dict[str, str | None],
+    columns: tuple[Column, ...],
+    target: pa.Schema,
+    where: str,
+    first_row: int,
+) -> pa.RecordBatch:
+    arrays: list[Any] = []
+    for column, field in zip(columns, target, strict=True):
+        name = plan[column.name]
+        if name is None:
+            arrays.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        try:
+            arrays.append(batch.column(name).cast(field.type, safe=True))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            last = first_row + batch.num_rows
+            raise BadSourceFileError(
+                f"{where}: column {name} cannot be read as {column.pg_type} in rows "
+                f"{first_row + 1:,}..{last:,} ({exc}); the previous rows are unchanged"
+            ) from exc
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
