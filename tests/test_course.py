@@ -8,7 +8,7 @@ import pytest
 
 from taxi_assets.cli.course import COURSE, spans
 from taxi_assets.datasets import FHV, GREEN
-from tests.conftest import DATASET_ROWS
+from tests.support.mirror_months import DATASET_ROWS
 
 pytestmark = pytest.mark.cli
 GREEN_ROWS = sum(DATASET_ROWS[(GREEN, month)] for month in ("2019-10", "2019-11"))

@@ -12,7 +12,6 @@ import pytest
 from taxi_assets import defs
 from taxi_assets.shared.partitions import month_partitions
 from taxi_assets.trips.checks import ROW_COUNT_CHECK
-from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import (
     Stack,
     backfill_months,
@@ -21,6 +20,7 @@ from tests.deploy.stack import (
     wait_until_materialized,
     warehouse_count,
 )
+from tests.support.mirror_months import MONTH_ROWS
 
 pytestmark = [
     pytest.mark.browser,
