@@ -1,14 +1,6 @@
-"""What a test asks of a run: the tags that make it carry a range, the text of its failure."""
+"""What a test asks of a finished in-process run: the text of its failure."""
 
 import dagster as dg
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Tags that make one run carry the months first..last (a single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": first,
-        "dagster/asset_partition_range_end": last,
-    }
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
