@@ -8,8 +8,8 @@ their declarations say), into the configured warehouse
 (TAXI_PG_URL) or the embedded one. It first estimates the disk the missing months need and
 refuses when the lake's or the warehouse's disk cannot hold them; months already loaded and
 verified (their blocking checks pass) are skipped. Each dataset's missing months go to Dagster
-as `dagster asset materialize --partition-range` runs, the datasets side by side, recorded
-in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
+as ranged `dagster job execute` runs tagged `taxi/launched_by: course`, the datasets side by
+side, recorded in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
 course's published one.
 
 Its `dagster` children stop (SIGTERM, so each run ends recorded) when the course process dies,
