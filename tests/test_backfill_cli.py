@@ -9,8 +9,9 @@ import pytest
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.trips.checks import BLOCKING_CHECKS
-from tests.conftest import MONTH_ROWS, count_rows
-from tests.instance_events import latest_metadata_by_month
+from tests.support.instance_events import latest_metadata_by_month
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 pytestmark = pytest.mark.cli

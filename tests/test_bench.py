@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from taxi_assets import defs
-from tests.conftest import MONTH_ROWS, TEST_PG_URL
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL
 from tests.support.trips import raw_csv, yellow_taxi
 
 REPO = Path(__file__).resolve().parent.parent

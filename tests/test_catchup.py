@@ -11,7 +11,7 @@ import pytest
 from taxi_assets.cli.catchup import months_to_catch_up
 from taxi_assets.datasets import DATASETS
 from taxi_assets.resources import DataLake, TaxiSource
-from tests.dagster_stack import DagsterStack, running_stack
+from tests.support.dagster_stack import DagsterStack, running_stack
 from tests.support.trips import raw_csv, yellow_taxi
 
 KEYS = ["2020-12", "2021-01", "2021-02", "2021-03", "2021-04"]

@@ -8,10 +8,10 @@ from psycopg import sql
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.marts.assets import daily_borough_trips
+from taxi_assets.shared.launch import range_tags
 from taxi_assets.trips.checks import MONTH_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from taxi_assets.zones.assets import taxi_zones
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows
-from tests.crafted import (
+from tests.support.crafted_months import (
     DROPOFF,
     PASSENGERS,
     PICKUP,
@@ -19,11 +19,12 @@ from tests.crafted import (
     expected_flags,
     lake_file,
     lines_of,
-    range_tags,
     read_month,
     serve_crafted,
     set_field,
 )
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL, count_rows
 from tests.support.trips import raw_csv, yellow_taxi
 
 LOAD_AND_CHECK = [raw_csv, yellow_taxi]

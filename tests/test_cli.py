@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MONTH_ROWS, count_rows
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 pytestmark = pytest.mark.cli

@@ -12,10 +12,11 @@ import pytest
 
 from taxi_assets.analytics.assets import ANALYTICS_POOL, taxi_dbt_dimensions, taxi_dbt_monthly
 from taxi_assets.trips.assets import WAREHOUSE_POOL
-from tests.conftest import MONTH_ROWS, count_rows
-from tests.dagster_stack import REPO
+from tests.support.dagster_stack import REPO
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
 from tests.support.trips import raw_csv, yellow_taxi
-from tests.warehouse_probes import blocked_by, reader_holding, staging_tables
+from tests.support.warehouse_probes import blocked_by, reader_holding, staging_tables
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 PATIENT_LOCKS = json.dumps({"resources": {"warehouse": {"config": {"lock_timeout_seconds": 600}}}})

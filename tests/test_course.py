@@ -8,7 +8,8 @@ import pytest
 
 from taxi_assets.cli.course import COURSE, spans
 from taxi_assets.datasets import FHV, GREEN
-from tests.conftest import DATASET_ROWS
+from taxi_assets.shared.launch import launcher_of
+from tests.support.mirror_months import DATASET_ROWS
 
 pytestmark = pytest.mark.cli
 GREEN_ROWS = sum(DATASET_ROWS[(GREEN, month)] for month in ("2019-10", "2019-11"))
@@ -67,6 +68,8 @@ def test_the_datasets_load_side_by_side(cli_env: dict) -> None:
     done = course(cli_env, *SMALL_COURSE)
     assert done.returncode == 0, done.stderr[-3000:]
     with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
-        windows = [(r.start_time, r.end_time) for r in instance.get_run_records()]
+        records = instance.get_run_records()
+    windows = [(r.start_time, r.end_time) for r in records]
     assert len(windows) == 2
+    assert {launcher_of(r.dagster_run.tags) for r in records} == {"course"}  # visible in the UI
     assert max(start for start, _ in windows) < min(end for _, end in windows)  # overlapping

@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conftest import count_rows
-from tests.dagster_stack import DagsterStack, running_stack, wait_until
+from tests.support.dagster_stack import DagsterStack, running_stack, wait_until
+from tests.support.postgres import count_rows
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 AUTOMATION_SECONDS = 240  # the sensor ticks every 30 s; runs queue one at a time

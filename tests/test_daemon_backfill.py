@@ -7,11 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conftest import MONTH_ROWS, count_rows
-from tests.dagster_stack import DagsterStack, running_stack, wait_until
-from tests.instance_events import latest_metadata_by_month
+from tests.support.dagster_stack import DagsterStack, running_stack, wait_until
+from tests.support.instance_events import latest_metadata_by_month
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
 from tests.support.trips import raw_csv, yellow_taxi
-from tests.warehouse_probes import blocked_by, reader_holding, staging_tables, table_oid
+from tests.support.warehouse_probes import blocked_by, reader_holding, staging_tables, table_oid
 
 ASSETS = [raw_csv, yellow_taxi]
 MONTHS = list(MONTH_ROWS)

@@ -19,8 +19,10 @@ from taxi_assets.trips.slice import trip_slice
 from taxi_testkit import trip_tables
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import DATASET_ROWS, TEST_PG_URL, count_rows, failure_message, table_fingerprint
-from tests.crafted import lake_file, lines_of, serve_crafted, set_field
+from tests.support.crafted_months import lake_file, lines_of, serve_crafted, set_field
+from tests.support.mirror_months import DATASET_ROWS
+from tests.support.postgres import TEST_PG_URL, count_rows, table_fingerprint
+from tests.support.runs import failure_message
 from tests.support.trips import FHV_ASSETS, GREEN_ASSETS
 from tests.test_cli import run_cli
 

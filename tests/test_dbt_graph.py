@@ -10,8 +10,14 @@ from taxi_assets.analytics.assets import DBT_GROUP, taxi_dbt_dimensions, taxi_db
 from taxi_assets.resources import WarehouseResource
 from taxi_assets.shared.partitions import month_partitions
 from taxi_assets.zones.assets import taxi_zones
-from tests.conftest import TEST_PG_URL
-from tests.dbt_warehouse import DBT_MODELS, build_dimensions, load_zones, run_dbt_cli, with_dbt
+from tests.support.dbt_warehouse import (
+    DBT_MODELS,
+    build_dimensions,
+    load_zones,
+    run_dbt_cli,
+    with_dbt,
+)
+from tests.support.postgres import TEST_PG_URL
 from tests.support.trips import raw_csv, yellow_taxi
 from tests.support.workspace import WORKSPACE as defs
 

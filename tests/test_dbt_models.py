@@ -12,8 +12,7 @@ import pytest
 
 from taxi_assets.mechanics.errors import TransientError
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from tests.conftest import TEST_PG_URL, failure_message, throwaway_schema
-from tests.dbt_warehouse import (
+from tests.support.dbt_warehouse import (
     DBT_MODELS,
     build_dimensions,
     build_month,
@@ -30,6 +29,8 @@ from tests.dbt_warehouse import (
     run_dbt_cli,
     with_dbt,
 )
+from tests.support.postgres import TEST_PG_URL, throwaway_schema
+from tests.support.runs import failure_message
 
 pytestmark = pytest.mark.slow
 MONTHS = ("2021-02", "2021-03")

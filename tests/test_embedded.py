@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from tests.conftest import MONTH_ROWS
+from tests.support.mirror_months import MONTH_ROWS
 from tests.support.trips import raw_csv, yellow_taxi
 
 pytestmark = pytest.mark.embedded

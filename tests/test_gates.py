@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conftest import table_fingerprint
-from tests.crafted import DROPOFF, PICKUP, lines_of, serve_crafted, set_field
+from tests.support.crafted_months import DROPOFF, PICKUP, lines_of, serve_crafted, set_field
+from tests.support.postgres import table_fingerprint
 from tests.support.trips import yellow_taxi
 from tests.test_ingest import materialize
 

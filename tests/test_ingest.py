@@ -15,15 +15,10 @@ from taxi_assets.datasets import FHV, GREEN
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.slice import TripSlice
-from tests.conftest import (
-    DATASET_ROWS,
-    MONTH_ROWS,
-    TEST_PG_URL,
-    count_rows,
-    failure_message,
-    table_fingerprint,
-)
-from tests.crafted import gzip_lines, lines_of
+from tests.support.crafted_months import gzip_lines, lines_of
+from tests.support.mirror_months import DATASET_ROWS, MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL, count_rows, table_fingerprint
+from tests.support.runs import failure_message
 from tests.support.trips import FHV_ASSETS, GREEN_ASSETS, YELLOW_ASSETS, raw_csv, yellow_taxi
 
 ASSETS = [raw_csv, yellow_taxi]

@@ -93,3 +93,27 @@ def test_each_dataset_has_exactly_one_taxi_job() -> None:
 
     jobs = {job.name for job in defs.jobs or [] if job.name.endswith("_taxi_job")}
     assert jobs == {f"{spec.name}_taxi_job" for spec in DATASETS}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The modules a Python file imports, by name (`from x import y` gives x and x.y)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return names
+
+
+def test_no_module_imports_a_conftest() -> None:
+    """Fixtures reach tests through pytest; what tests import lives in tests/support/."""
+    files = [
+        p for folder in ("tests", "bench", "taxi_testkit") for p in (REPO / folder).rglob("*.py")
+    ]
+    importers = {
+        str(path.relative_to(REPO)): sorted(n for n in imported_modules(path) if "conftest" in n)
+        for path in files
+    }
+    assert {path: names for path, names in importers.items() if names} == {}
+    assert len(files) > 60  # the walk found the suite

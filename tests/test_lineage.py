@@ -10,9 +10,11 @@ from psycopg import sql
 
 from taxi_assets.marts.assets import MART_TABLE, daily_borough_trips
 from taxi_assets.resources import TaxiSource
+from taxi_assets.shared.launch import range_tags
 from taxi_assets.zones.assets import ZONES_TABLE, taxi_zones
-from tests.conftest import TEST_PG_URL
-from tests.crafted import lake_file, only_metadata, range_tags, read_month
+from tests.support.crafted_months import lake_file, read_month
+from tests.support.instance_events import only_metadata
+from tests.support.postgres import TEST_PG_URL
 from tests.support.trips import raw_csv, yellow_taxi
 
 GRAPH = [raw_csv, yellow_taxi, taxi_zones, daily_borough_trips]

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from taxi_assets.mechanics.load_slots import load_slot, slots_in_use
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 
 Connect = Callable[[], psycopg.Connection]
 

@@ -7,9 +7,11 @@ import pytest
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.mechanics.writer import PREVIEW_ROWS
+from taxi_assets.shared.launch import range_tags
 from taxi_assets.zones.assets import ZONE_COLUMNS, taxi_zones
-from tests.conftest import MONTH_ROWS
-from tests.crafted import PICKUP, lake_file, lines_of, only_metadata, range_tags
+from tests.support.crafted_months import PICKUP, lake_file, lines_of
+from tests.support.instance_events import only_metadata
+from tests.support.mirror_months import MONTH_ROWS
 from tests.support.trips import raw_csv, yellow_taxi
 
 STANDARD_KEYS = {

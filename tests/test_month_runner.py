@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from taxi_assets.mechanics.month_runner import Lane, run_months
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 
 LOG = logging.getLogger("test_month_runner")
 

@@ -8,10 +8,13 @@ from collections.abc import Callable
 import dagster as dg
 
 from taxi_assets.resources import WarehouseResource
-from tests.conftest import MONTH_ROWS, count_rows, failure_message
-from tests.crafted import lake_file, range_tags
+from taxi_assets.shared.launch import range_tags
+from tests.support.crafted_months import lake_file
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
+from tests.support.runs import failure_message
 from tests.support.trips import raw_csv, yellow_taxi
-from tests.warehouse_probes import blocked_by, reader_holding, table_oid
+from tests.support.warehouse_probes import blocked_by, reader_holding, table_oid
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from tests.conftest import MONTH_ROWS
+from tests.support.mirror_months import MONTH_ROWS
 from tests.support.trips import raw_csv, yellow_taxi
 
 COMMAND = [sys.executable, "-m", "taxi_assets.psql"]

@@ -2,7 +2,7 @@
 
 Talks to a running `dagster-webserver` (its /graphql endpoint); the `dagster-daemon` of the same
 instance then executes the backfill. Used by `python -m taxi_assets.catchup`; the calls only
-tests make (watch, cancel, re-execute) live in tests/backfill_control.py.
+tests make (watch, cancel, re-execute) live in tests/support/backfill_control.py.
 """
 
 from collections.abc import Mapping, Sequence

@@ -8,8 +8,8 @@ their declarations say), into the configured warehouse
 (TAXI_PG_URL) or the embedded one. It first estimates the disk the missing months need and
 refuses when the lake's or the warehouse's disk cannot hold them; months already loaded and
 verified (their blocking checks pass) are skipped. Each dataset's missing months go to Dagster
-as `dagster asset materialize --partition-range` runs, the datasets side by side, recorded
-in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
+as ranged `dagster job execute` runs tagged `taxi/launched_by: course`, the datasets side by
+side, recorded in the instance ($DAGSTER_HOME). At the end it prints each dataset's total beside the
 course's published one.
 
 Its `dagster` children stop (SIGTERM, so each run ends recorded) when the course process dies,
@@ -18,6 +18,7 @@ Months outside the datasets' partitions are refused before anything is planned.
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ from taxi_assets.mechanics.processes import dies_with_me
 from taxi_assets.mechanics.quality_sql import column_types, outside_month_rows
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, WarehouseResource
+from taxi_assets.shared.launch import LAUNCHED_BY_TAG, range_tags
 from taxi_assets.shared.partitions import monthly_partitions, partitions_for
 from taxi_assets.trips.checks import (
     max_outside_month_share,
@@ -161,12 +163,14 @@ def spans(months: Sequence[str], all_months: Sequence[str]) -> list[tuple[str, s
 
 
 def materialize(part: Part, first: str, last: str) -> None:
-    """One ranged run of the part's raw and warehouse assets, through the `dagster` CLI."""
+    """One ranged run of the part's job (its raw and warehouse assets), through the `dagster`
+    CLI; `dagster job execute` takes tags (`asset materialize` has none), so the run says that
+    the course launched it (docs/ui.md)."""
     dagster = str(Path(sys.executable).with_name("dagster"))
-    selection = f"{part.spec.raw_asset},{part.spec.table}"
-    args = ["asset", "materialize", "-m", "taxi_assets", "--select", selection]
+    tags = {**range_tags(first, last), LAUNCHED_BY_TAG: "course"}
+    args = ["job", "execute", "-m", "taxi_assets", "-j", part.spec.job_name]
     print(f"{part.spec.name}: loading {first}..{last}", flush=True)  # noqa: T201
-    command = [dagster, *args, "--partition-range", f"{first}...{last}"]
+    command = [dagster, *args, "--tags", json.dumps(tags)]
     done = subprocess.run(dies_with_me(command), check=False)  # stops if this process is killed
     if done.returncode != 0:
         raise SystemExit(f"{part.spec.name} {first}..{last} failed: see the run log above")

@@ -21,7 +21,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from taxi_testkit import cluster
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 180
@@ -232,7 +232,7 @@ def wait_until_materialized(
 
 def backfill_months(stack: Stack, months: list[str], timeout: float = 300) -> str:
     """Backfill raw_csv and yellow_taxi for `months` as the UI's dialog does; its final status."""
-    from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
+    from tests.support.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
 
     api = BackfillControl(f"{stack.web_url}/graphql")
     backfill_id = api.launch_backfill(months, title=f"{months[0]}..{months[-1]}")

@@ -18,8 +18,8 @@ import yaml
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_PG_URL
 from tests.deploy.stack import REPO
+from tests.support.postgres import TEST_PG_URL
 
 COMPOSE = REPO / "docker-compose.yaml"
 DAGSTER_SERVICES = ("user_code", "analytics_code", "webserver", "daemon")

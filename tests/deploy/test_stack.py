@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import Stack, graphql, launch_month, stored_run_status, warehouse_count
+from tests.support.mirror_months import MONTH_ROWS
 
 # One worker runs every test of the shared stack (tests/deploy/conftest.py), so it starts once.
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.xdist_group("stack")]

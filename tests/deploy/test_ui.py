@@ -4,23 +4,27 @@ Each step saves a screenshot under test-output/ui/<test>/; a console error fails
 The graph tests name only raw_csv and yellow_taxi, so assets added downstream do not break them.
 """
 
+import contextlib
 import re
 
 import dagster as dg
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from taxi_assets import defs
+from taxi_assets.shared.launch import launcher_of
 from taxi_assets.shared.partitions import month_partitions
 from taxi_assets.trips.checks import ROW_COUNT_CHECK
-from tests.conftest import MONTH_ROWS
 from tests.deploy.stack import (
     Stack,
     backfill_months,
+    graphql,
     launch_month,
     loaded_months,
     wait_until_materialized,
     warehouse_count,
 )
+from tests.support.mirror_months import MONTH_ROWS
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,11 +84,24 @@ def final_status(page, statuses: str) -> str:
     return tag.inner_text()
 
 
+_RUN_TAGS = """query Tags($runId: ID!) { runOrError(runId: $runId) { ... on Run {
+  tags { key value } } } }"""
+_BACKFILL_RUN_TAGS = """query Runs($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  ... on PartitionBackfill { runs(limit: 10) { tags { key value } } } } }"""
+
+
+def run_tags(stack: Stack, run_id: str) -> dict[str, str]:
+    found = graphql(stack, _RUN_TAGS, runId=run_id)["runOrError"]["tags"]
+    return {tag["key"]: tag["value"] for tag in found}
+
+
 def test_materialize_a_month_from_the_partition_dialog(page, stack: Stack, screenshot) -> None:
     launch_from_partition_dialog(page, stack, "2021-01", "Launch 1 run", "Launched run", screenshot)
     assert final_status(page, "Success|Failure|Canceled") == "Success"
     screenshot("run-succeeded")
     assert warehouse_count(stack, "yellow_taxi_2021_01") == MONTH_ROWS["2021-01"]
+    tags = run_tags(stack, re.search(r"/runs/([^/?]+)", page.url)[1])
+    assert tags["dagster/from_ui"] == "true" and launcher_of(tags) == "ui"  # what the UI sent
 
 
 def test_backfill_a_range_from_the_partition_dialog(page, stack: Stack, screenshot) -> None:
@@ -93,6 +110,10 @@ def test_backfill_a_range_from_the_partition_dialog(page, stack: Stack, screensh
     )
     assert final_status(page, "Succeeded|Failed|Canceled|Completed") == "Succeeded"
     screenshot("backfill-succeeded")
+    backfill_id = re.search(r"/(?:backfills|runs/b)/([^/?]+)", page.url)[1]
+    runs = graphql(stack, _BACKFILL_RUN_TAGS, id=backfill_id)["partitionBackfillOrError"]["runs"]
+    launchers = {launcher_of({t["key"]: t["value"] for t in run["tags"]}) for run in runs}
+    assert runs and launchers == {"backfill"}
     for month in ("2021-02", "2021-03"):
         assert warehouse_count(stack, f"yellow_taxi_{month.replace('-', '_')}") == MONTH_ROWS[month]
 
@@ -160,3 +181,26 @@ def test_a_check_result_of_a_ranged_backfill_names_its_month(
     month = result.inner_text()[:7]
     assert f"yellow_taxi_{month.replace('-', '_')} " in result.inner_text()
     assert re.search(rf"Partition\s+{month}\b", page.inner_text("body"))
+
+
+def graph_box(page, name: str):
+    """The box in the global asset graph that is labelled `name`: a group, collapsed or
+    expanded, or an asset drawn small (zoomed out, without its tooltip)."""
+    return page.locator("foreignObject").filter(has=page.get_by_text(name, exact=True)).first
+
+
+def test_the_expanded_graph_reads_from_the_raw_files_downward(
+    page, stack: Stack, screenshot
+) -> None:
+    page.goto(f"{stack.web_url}/asset-groups")
+    graph_box(page, "warehouse").wait_for()  # drawn collapsed
+    for _ in range(3):  # the graph's own shortcut, once its handler listens: expand all groups
+        page.keyboard.press("Alt+e")
+        with contextlib.suppress(PlaywrightTimeout):
+            graph_box(page, "raw_csv").wait_for(timeout=10_000)
+            break
+    for name in ("raw_csv", "yellow_taxi", "taxi_zones"):
+        graph_box(page, name).wait_for()
+    screenshot("groups-expanded")
+    raw, warehouse = (graph_box(page, name).bounding_box() for name in ("raw", "warehouse"))
+    assert raw["y"] + raw["height"] <= warehouse["y"]  # the raw box ends above the warehouse box

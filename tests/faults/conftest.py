@@ -2,53 +2,19 @@
 
 Every fault run uses a lake of its own, so it downloads (the loaded month's verified file
 would otherwise be reused) while writing to the same warehouse schema as the loaded month.
+The month's names and the run helper live in tests/support/fault_month.py.
 """
 
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import dagster as dg
-import psycopg
 import pytest
 
 from taxi_assets.resources import DataLake, TaxiSource
-from tests.conftest import TEST_PG_URL, table_fingerprint
 from tests.faults.processes import kill_group, start_job
-from tests.support.trips import raw_csv, yellow_taxi
-
-ASSETS = [raw_csv, yellow_taxi]
-MONTH = "2021-01"
-CHILD = "yellow_taxi_2021_01"
-MONTH_FILE = f"yellow/yellow_tripdata_{MONTH}.csv.gz"
-
-
-def materialize(
-    resources: dict, month: str = MONTH, assets=None, instance: dg.DagsterInstance | None = None
-) -> dg.ExecuteInProcessResult:
-    """Run the assets for `month`, returning the result even when a step fails."""
-    return dg.materialize(
-        assets or ASSETS,
-        partition_key=month,
-        resources=resources,
-        raise_on_error=False,
-        instance=instance,
-    )
-
-
-def lake_files(root: Path) -> list[Path]:
-    """Every file in a lake folder (final names, manifests, temporaries)."""
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def tables_like(schema: str, pattern: str) -> list[str]:
-    """Tables in `schema` whose name matches the SQL LIKE `pattern`."""
-    with psycopg.connect(TEST_PG_URL) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
-            (schema, pattern),
-        ).fetchall()
-    return sorted(r[0] for r in rows)
+from tests.support.fault_month import CHILD, MONTH, MONTH_FILE, materialize
+from tests.support.postgres import table_fingerprint
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import TypeVar
 import dagster as dg
 import psycopg
 
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 T = TypeVar("T")

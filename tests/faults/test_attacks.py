@@ -24,10 +24,11 @@ from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit import cluster
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
-from tests.crafted import gzip_lines
-from tests.faults.conftest import lake_files
 from tests.faults.processes import DAGSTER
+from tests.support.crafted_months import gzip_lines
+from tests.support.fault_month import lake_files
+from tests.support.postgres import TEST_PG_URL, count_rows, table_fingerprint
+from tests.support.runs import failure_message
 
 SECRET = "s3cretPW"
 TEST_DB = sql.Identifier(psycopg.conninfo.conninfo_to_dict(TEST_PG_URL)["dbname"]).as_string()

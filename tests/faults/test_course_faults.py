@@ -14,9 +14,9 @@ import psutil
 import psycopg
 import pytest
 
-from tests.conftest import TEST_PG_URL
-from tests.faults.conftest import MONTH, tables_like
 from tests.faults.processes import advisory_waiters_behind, kill_group, sessions_of, wait_for
+from tests.support.fault_month import MONTH
+from tests.support.postgres import TEST_PG_URL, tables_like
 from tests.test_course import GREEN_ROWS, course, runs
 
 pytestmark = pytest.mark.cli

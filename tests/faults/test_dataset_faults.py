@@ -10,9 +10,9 @@ from taxi_assets.datasets import FHV
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import DATASET_ROWS, count_rows, table_fingerprint
-from tests.faults.conftest import tables_like
 from tests.faults.processes import copy_progress, kill_group, sessions_of, wait_for
+from tests.support.mirror_months import DATASET_ROWS
+from tests.support.postgres import count_rows, table_fingerprint, tables_like
 from tests.support.trips import FHV_ASSETS
 
 MONTH, CHILD, BIG_ROWS = "2019-12", "fhv_taxi_2019_12", 400_000

@@ -20,9 +20,10 @@ from dagster_graphql.test.utils import define_out_of_process_context, materializ
 from psycopg import sql
 
 from taxi_assets.resources import WarehouseResource
-from tests.conftest import TEST_PG_URL, failure_message
-from tests.faults.conftest import MONTH, lake_files, materialize
 from tests.faults.processes import DAGSTER, run_events, wait_for
+from tests.support.fault_month import MONTH, lake_files, materialize
+from tests.support.postgres import TEST_PG_URL
+from tests.support.runs import failure_message
 
 HOSTILE_KEYS = ["../../x", "2021-13", "2021-01'; drop table x;--"]
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import pytest
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.load_slots import load_slot
 from taxi_assets.resources import WarehouseResource
-from tests.conftest import TEST_PG_URL, table_fingerprint
-from tests.faults.conftest import CHILD, materialize, tables_like
 from tests.faults.processes import query
+from tests.support.fault_month import CHILD, materialize
+from tests.support.postgres import TEST_PG_URL, table_fingerprint, tables_like
 
 HOG = "forgotten_psql"
 

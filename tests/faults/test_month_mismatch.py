@@ -12,9 +12,9 @@ import pytest
 
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.trips.checks import MONTH_CHECK, max_outside_month_share
-from tests.conftest import count_rows, table_fingerprint
-from tests.crafted import PICKUP, set_field
-from tests.faults.conftest import CHILD, MONTH, materialize, tables_like
+from tests.support.crafted_months import PICKUP, set_field
+from tests.support.fault_month import CHILD, MONTH, materialize
+from tests.support.postgres import count_rows, table_fingerprint, tables_like
 from tests.test_checks import evaluations, run_checks_only
 from tests.test_course import course
 

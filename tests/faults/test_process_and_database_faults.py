@@ -28,9 +28,6 @@ from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit.fault_definitions import HTTP_ATTEMPTS, STEP_RETRIES
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, failure_message, table_fingerprint
-from tests.faults.conftest import CHILD, MONTH, MONTH_FILE, lake_files, tables_like
-from tests.faults.conftest import materialize as run_month
 from tests.faults.processes import (
     DAGSTER,
     advisory_waiters_behind,
@@ -43,6 +40,11 @@ from tests.faults.processes import (
     wait_for,
     waiting_on_lock,
 )
+from tests.support.fault_month import CHILD, MONTH, MONTH_FILE, lake_files
+from tests.support.fault_month import materialize as run_month
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL, count_rows, table_fingerprint, tables_like
+from tests.support.runs import failure_message
 
 BIG_COPIES = 100  # the big month is the small one's rows 100 times over: 300,000 rows
 

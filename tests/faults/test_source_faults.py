@@ -18,16 +18,10 @@ from taxi_assets.mechanics.settings import DEFAULT_SOURCE_URL
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_testkit.faulty_mirror import Fault, serve_faulty
 from taxi_testkit.mirror import serve_mirror
-from tests.conftest import failure_message, table_fingerprint
-from tests.crafted import gzip_lines
-from tests.faults.conftest import (
-    CHILD,
-    MONTH,
-    MONTH_FILE,
-    lake_files,
-    materialize,
-    tables_like,
-)
+from tests.support.crafted_months import gzip_lines
+from tests.support.fault_month import CHILD, MONTH, MONTH_FILE, lake_files, materialize
+from tests.support.postgres import table_fingerprint, tables_like
+from tests.support.runs import failure_message
 from tests.support.trips import raw_csv
 
 HEADER = ",".join(YELLOW.header)

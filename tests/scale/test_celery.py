@@ -32,7 +32,8 @@ from taxi_testkit.cluster import (
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.objectstore import aws_env
-from tests.conftest import MONTH_ROWS, TEST_PG_URL, count_rows, throwaway_schema
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import TEST_PG_URL, count_rows, throwaway_schema
 
 # The tests share one deployment and run in order (the kill test leaves one worker): one xdist
 # worker runs them all.

@@ -13,7 +13,8 @@ import s3fs
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
-from tests.conftest import MONTH_ROWS, count_rows
+from tests.support.mirror_months import MONTH_ROWS
+from tests.support.postgres import count_rows
 from tests.support.trips import raw_csv, yellow_taxi
 
 KEY = "lake/yellow/yellow_tripdata_2021-02.csv.gz"

@@ -5,7 +5,7 @@ The stock backfill daemon sleeps `dagster._daemon.controller.DEFAULT_DAEMON_INTE
 iterations (submit, notice the run finished or a cancel, mark it done): every backfill test
 would spend minutes waiting on that clock. Everything else is the stock daemon and its CLI.
 
-    python -m tests.fast_daemon run -m taxi_assets
+    python -m tests.support.fast_daemon run -m taxi_assets
 """
 
 import sys

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import psycopg
 from psycopg import sql
 
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 
 
 def table_oid(schema: str, table: str) -> int | None:

@@ -1,9 +1,9 @@
-"""Crafted months, independent pandas readings of them, and run helpers shared by the tests."""
+"""Months crafted line by line (CRLF like the mirror), and pandas readings of them that owe
+nothing to our loader, to compare its figures with."""
 
 import gzip
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 
 from taxi_assets.datasets import YELLOW
@@ -74,22 +74,3 @@ def expected_flags(frame: pd.DataFrame, month: str) -> dict[str, int]:
         "negative_passenger_counts": int((frame["passenger_count"] < 0).sum()),
         "extreme_amounts": int((frame[numeric].abs() > 1_000_000).any(axis=1).sum()),
     }
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Tags that make one run carry the months first..last (a single-run backfill)."""
-    return {
-        "dagster/asset_partition_range_start": first,
-        "dagster/asset_partition_range_end": last,
-    }
-
-
-def only_metadata(instance: dg.DagsterInstance, asset: dg.AssetKey, month: str) -> dict:
-    """The metadata of the month's one materialization of `asset` (a ranged run records each
-    month exactly once, with its own figures)."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[month]), limit=10
-    ).records
-    found = [dict(r.asset_materialization.metadata) for r in records if r.asset_materialization]
-    assert len(found) == 1, f"{asset.to_user_string()} {month}: {len(found)} materializations"
-    return found[0]

@@ -19,7 +19,7 @@ from taxi_assets.analytics.assets import dbt_cli_resource, taxi_dbt_dimensions, 
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.zones.assets import taxi_zones
 from taxi_testkit import trip_tables
-from tests.conftest import TEST_PG_URL
+from tests.support.postgres import TEST_PG_URL
 from tests.support.trips import FHV_ASSETS, GREEN_ASSETS, raw_csv, yellow_taxi
 
 DBT_MODELS = (

@@ -17,13 +17,11 @@ import requests
 from sqlalchemy.engine import make_url
 
 from taxi_testkit.cluster import throwaway_database
-from tests.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
+from tests.support.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
+from tests.support.postgres import PG_ADMIN_URL
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PG_ADMIN_URL = os.environ.get(
-    "TAXI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @dataclass
@@ -156,7 +154,7 @@ def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
                 web_log,
             )
         )
-        daemon = [sys.executable, "-m", "tests.fast_daemon", "run", *code]
+        daemon = [sys.executable, "-m", "tests.support.fast_daemon", "run", *code]
         stack.enter_context(_process(daemon, {**env, "PYTHONPATH": str(REPO)}, logs / "daemon.log"))
         _wait_for_webserver(url, web, web_log)
         yield DagsterStack(BackfillControl(url), home, logs)
