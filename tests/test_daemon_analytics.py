@@ -20,8 +20,8 @@ from taxi_assets.datasets import FHV, GREEN, YELLOW
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.zones import write_zones
-from tests.conftest import TEST_PG_URL, count_rows
-from tests.dagster_stack import DagsterStack, running_stack, wait_until
+from tests.support.dagster_stack import DagsterStack, materialized, running_stack, wait_until
+from tests.support.postgres import TEST_PG_URL, count_rows
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 MONTH = "2021-02"
@@ -51,17 +51,6 @@ def stack(cli_env: dict[str, str], tmp_path: Path) -> Iterator[DagsterStack]:
         env = {**cli_env, "TAXI_SOURCE_URL": url, "TAXI_AUTOMATION_INTERVAL_SECONDS": "3"}
         with running_stack(env, tmp_path) as running:
             yield running
-
-
-def materialized(stack: DagsterStack, asset: str, month: str | None = None) -> bool:
-    with stack.instance() as instance:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(asset), asset_partitions=[month] if month else None
-            ),
-            limit=1,
-        ).records
-    return bool(records)
 
 
 def runs(stack: DagsterStack, *statuses: dg.DagsterRunStatus) -> list[dg.DagsterRun]:

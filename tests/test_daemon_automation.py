@@ -4,10 +4,9 @@ deployment, and a loaded month's mart month follows without anyone asking."""
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from tests.support.dagster_stack import DagsterStack, running_stack, wait_until
+from tests.support.dagster_stack import DagsterStack, materialized, running_stack, wait_until
 from tests.support.postgres import count_rows
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
@@ -18,17 +17,6 @@ AUTOMATION_SECONDS = 240  # the sensor ticks every 30 s; runs queue one at a tim
 def stack(cli_env: dict[str, str], tmp_path: Path) -> Iterator[DagsterStack]:
     with running_stack(cli_env, tmp_path) as running:
         yield running
-
-
-def materialized(stack: DagsterStack, asset: str, month: str | None = None) -> bool:
-    with stack.instance() as instance:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(asset), asset_partitions=[month] if month else None
-            ),
-            limit=1,
-        ).records
-    return bool(records)
 
 
 def test_zones_load_themselves_and_the_mart_follows_a_loaded_month(

@@ -9,19 +9,10 @@ import sys
 from pathlib import Path
 
 from taxi_assets.datasets import DATASETS
+from tests.support.imports import modules_loaded_by
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET_WORDS = {spec.name for spec in DATASETS}
-
-
-def modules_loaded_by(statement: str) -> set[str]:
-    """The top-level packages a fresh interpreter holds after running `statement`."""
-    listing = "print(' '.join({m.split('.')[0] for m in sys.modules}))"
-    code = f"{statement}\nimport sys\n{listing}"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    return set(done.stdout.split())
 
 
 def test_no_import_of_dagster_is_reachable_from_the_mechanics() -> None:

@@ -13,8 +13,7 @@ from psycopg import sql
 
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.resources import WarehouseResource
-from tests.conftest import TEST_PG_URL, failure_message
-from tests.dbt_warehouse import (
+from tests.support.dbt_warehouse import (
     build_dimensions,
     build_month,
     load_green_and_fhv,
@@ -23,6 +22,8 @@ from tests.dbt_warehouse import (
     run_dbt_cli,
     with_dbt,
 )
+from tests.support.postgres import TEST_PG_URL
+from tests.support.runs import failure_message
 from tests.support.trips import raw_csv, yellow_taxi
 
 REFUSED = ["it's", "taxi data", "x'||(select count(*) from canary)||'", "1st", "a" * 64]

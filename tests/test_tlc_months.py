@@ -11,7 +11,7 @@ from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.shared.partitions import latest_publishable_month, partitions_for
 from taxi_testkit.mirror import serve_mirror
-from tests.test_layout import modules_loaded_by
+from tests.support.imports import modules_loaded_by
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.slice import TripSlice
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.tlc import TLC_FOLDER, write_tlc_month
-from tests.conftest import TEST_PG_URL, count_rows, failure_message, table_fingerprint
+from tests.support.postgres import TEST_PG_URL, count_rows, table_fingerprint
+from tests.support.runs import failure_message
 
 ERAS = [  # (dataset, month, rows): old and new writer, null-typed columns, renamed, added
     (YELLOW, "2022-03", 2_000),  # old writer after the mirror's range: airport_fee double

@@ -67,6 +67,18 @@ class DagsterStack:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in self.logs.glob("*.log"))
 
 
+def materialized(stack: DagsterStack, asset: str, month: str | None = None) -> bool:
+    """Whether the instance records a materialization of `asset` (of `month`, if given)."""
+    with stack.instance() as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(asset), asset_partitions=[month] if month else None
+            ),
+            limit=1,
+        ).records
+    return bool(records)
+
+
 def wait_until(condition: Callable[[], bool], deadline_seconds: float, stack: DagsterStack) -> None:
     """Poll `condition` every second until it holds; fail with the logs if it never does."""
     end = time.monotonic() + deadline_seconds
