@@ -34,6 +34,8 @@ from taxi_testkit.zones import write_zones
 
 BIN = Path(sys.executable).parent
 MONTH = "2021-03"
+# 2021-03 as the issue measured it where the mirror's sizes are not declared (green, FHV).
+FALLBACK_ROWS = {"yellow": 1_925_152, "green": 80_000, "fhv": 600_000}
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
@@ -51,13 +53,22 @@ def _job(location: str, job: str, month: str) -> list[str]:
     return [str(BIN / "dagster"), "job", "execute", "-m", location, "-j", job, "--tags", tags]
 
 
-def _last_step_seconds(home: Path, job: str) -> float:
-    """STEP_START to STEP_SUCCESS of the latest run of `job`, from the instance's event log."""
+def _last_step(home: Path, job: str) -> tuple[float, dict[str, float]]:
+    """STEP_START to STEP_SUCCESS of the latest run of `job`, and dbt's own seconds per model
+    (its materializations' "Execution Duration"), from the instance's event log."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = instance.get_runs(dg.RunsFilter(job_name=job), limit=1)[0]
         events = instance.all_logs(run.run_id)
     times = {e.dagster_event_type: e.timestamp for e in events if e.is_dagster_event}
-    return round(times[dg.DagsterEventType.STEP_SUCCESS] - times[dg.DagsterEventType.STEP_START], 2)
+    models = {}
+    for entry in events:
+        if entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = entry.asset_materialization
+            duration = materialization.metadata.get("Execution Duration")  # type: ignore[union-attr]
+            if duration is not None:
+                models[materialization.asset_key.to_user_string()] = round(float(duration.value), 2)  # type: ignore[union-attr]
+    step = times[dg.DagsterEventType.STEP_SUCCESS] - times[dg.DagsterEventType.STEP_START]
+    return round(step, 2), models
 
 
 def _dead_tuples(db_url: str) -> int:
@@ -73,7 +84,10 @@ def _dead_tuples(db_url: str) -> int:
 def measure(args: argparse.Namespace, scratch: Path) -> dict:
     mirror = scratch / "mirror"
     rows = {
-        spec.name: max(100, round((spec.published_rows_in(args.month) or 0) * args.scale))
+        spec.name: max(
+            100,
+            round((spec.published_rows_in(args.month) or FALLBACK_ROWS[spec.name]) * args.scale),
+        )
         for spec in (YELLOW, GREEN, FHV)
     }
     for spec in (YELLOW, GREEN, FHV):
@@ -103,8 +117,12 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict:
         analytics = _job("taxi_assets.analytics", "analytics_monthly_job", args.month)
         for label in ("build", "rebuild"):
             wall = _run(analytics, env)
-            step = _last_step_seconds(home, "analytics_monthly_job")
-            results[f"analytics_{label}"] = {"wall_seconds": wall, "step_seconds": step}
+            step, models = _last_step(home, "analytics_monthly_job")
+            results[f"analytics_{label}"] = {
+                "wall_seconds": wall,
+                "step_seconds": step,
+                "dbt_seconds_per_model": models,
+            }
         results["dead_tuples_after_rebuild"] = _dead_tuples(db_url)
         results["load_average_after"] = load_average()
     total = results["loads_seconds"]["total"]

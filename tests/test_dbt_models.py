@@ -208,6 +208,34 @@ def test_a_test_failing_in_a_range_fails_for_its_month_only(built: dict):
     assert build_months(resources, MONTHS[0], MONTHS[-1]).success  # as it was
 
 
+def test_a_trip_in_two_months_files_is_unique_within_each_month(built: dict):
+    schema, resources = built["schema"], built["resources"]
+    same_trip = (
+        'yellow_taxi_2021_03 AS t USING twice AS d WHERE t."VendorID" = d."VendorID" AND'
+        ' t.tpep_pickup_datetime = d.tpep_pickup_datetime AND t."PULocationID" = d."PULocationID"'
+    )
+    query(  # February's first trip again in March's file, as the TLC's files sometimes have
+        'CREATE TABLE twice AS SELECT * FROM yellow_taxi_2021_02 WHERE "VendorID" IS NOT NULL'
+        " ORDER BY tpep_pickup_datetime LIMIT 1",
+        schema,
+    )
+    query("UPDATE twice SET file_month = '2021-03-01'", schema)
+    query("INSERT INTO yellow_taxi_2021_03 SELECT * FROM twice", schema)
+    try:
+        result = build_months(resources, MONTHS[0], MONTHS[-1], raise_on_error=False)
+    finally:
+        query(f"DELETE FROM {same_trip}", schema)
+        query("DROP TABLE twice", schema)
+    unique = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "unique_fct_trips_trip_id"
+    ]
+    assert result.success and {e.partition for e in unique} == set(MONTHS)
+    assert all(e.passed for e in unique)
+    assert build_months(resources, MONTHS[0], MONTHS[-1]).success  # as it was
+
+
 def test_a_rebuild_swaps_in_new_month_tables(built: dict):
     schema = built["schema"]
     tables = (

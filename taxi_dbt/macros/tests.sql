@@ -14,3 +14,16 @@ select {{ column_name }}
 from {{ model }}
 where {{ column_name }} < {{ min_value }}
 {%- endtest %}
+
+
+{#- dbt's `unique`, per file month on month-grained models: a run over a range of months tests
+    each month's rows on their own, as a run of one month does (a trip the TLC put in two
+    months' files is one row in each). Elsewhere exactly dbt's own test. Found before dbt's
+    through the project's `dispatch` search order (dbt_project.yml). -#}
+{% macro default__test_unique(model, column_name) -%}
+select {{ column_name }} as unique_field, count(*) as n_records
+from {{ model }}
+where {{ column_name }} is not null
+group by {{ column_name }}{% if config.get('where') == '__file_month__' %}, file_month{% endif %}
+having count(*) > 1
+{%- endmacro %}
