@@ -14,7 +14,6 @@ rebuild. Prints one JSON document; every figure is taken with the load average b
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from bench.methods import REPO, dagster_home
+from bench.methods import REPO, cli_env, dagster_home
 from bench.stats import load_average
 from taxi_assets.datasets import FHV, GREEN, YELLOW
 from taxi_testkit.cluster import throwaway_database
@@ -96,14 +95,7 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict:
     home = dagster_home(scratch, (REPO / "dagster.yaml").read_text())
     results: dict = {"month": args.month, "rows": rows}
     with throwaway_database(args.pg, "taxi_bench") as db_url, serve_mirror(mirror) as url:
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(home),
-            "TAXI_SOURCE_URL": url,
-            "TAXI_LAKE_DIR": str(scratch / "lake"),
-            "TAXI_PG_URL": db_url,
-            "PYTHONWARNINGS": "ignore",
-        }
+        env = {**cli_env(home, url, scratch / "lake", db_url), "PYTHONWARNINGS": "ignore"}
         results["load_average_before"] = load_average()
         loads = {
             spec.name: _run(_job("taxi_assets", f"{spec.table}_job", args.month), env)

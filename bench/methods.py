@@ -135,6 +135,18 @@ def execute_job(month: str, env: dict[str, str]) -> float:
     return seconds
 
 
+def cli_env(home: Path, mirror_url: str, lake: Path, db_url: str) -> dict[str, str]:
+    """The environment a user's `dagster` command runs in, pointed at the bench's parts."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TAXI_SOURCE_URL": mirror_url,
+        "TAXI_LAKE_DIR": str(lake),
+        "TAXI_PG_URL": db_url,
+        "TAXI_PG_SCHEMA": "public",
+    }
+
+
 def dagster_home(scratch: Path, instance_yaml: str) -> Path:
     """A DAGSTER_HOME with `instance_yaml` and its storage already created, as a user's is."""
     home = scratch / "dagster_home"

@@ -13,7 +13,6 @@ database size, where the time went, and the ratios; writes every figure as JSON 
 import argparse
 import datetime as dt
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from bench import analytics, copy_streams
 from bench.course_set import FULL_SIZES, QUARTER_SIZES, scaled_sizes, write_set
-from bench.methods import REPO, dagster_home
+from bench.methods import REPO, cli_env, dagster_home
 from bench.stats import load_average
 from bench.time_spent import where_the_time_went
 from bench.tree_memory import run_measured
@@ -129,16 +128,7 @@ def measure_copy(db_url: str, files: dict, datasets: list[str], streams: int) ->
     return {"seconds": round(seconds, 2), "load_average_before": load}
 
 
-def measure_course(db_url: str, mirror_url: str, workdir: Path, command: list[str]) -> dict:
-    home = dagster_home(workdir, (REPO / "dagster.yaml").read_text())
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "TAXI_SOURCE_URL": mirror_url,
-        "TAXI_LAKE_DIR": str(workdir / "lake"),
-        "TAXI_PG_URL": db_url,
-        "TAXI_PG_SCHEMA": "public",
-    }
+def measure_course(env: dict[str, str], command: list[str]) -> dict:
     load = load_average()
     figures = run_measured(command, env, str(REPO))
     if figures["returncode"] != 0:
@@ -146,8 +136,7 @@ def measure_course(db_url: str, mirror_url: str, workdir: Path, command: list[st
     return {
         **figures,
         "load_average_before": load,
-        "time": where_the_time_went(home),
-        "_env": env,
+        "time": where_the_time_went(Path(env["DAGSTER_HOME"])),
     }
 
 
@@ -181,16 +170,15 @@ def run(args: argparse.Namespace) -> dict:
             if args.set == "2021q1"
             else load_command(results["rows"], args.at_once)
         )
-        results["course"] = measure_course(db_url, url, args.workdir, command)
-        results["_env"] = results["course"].pop("_env")
+        home = dagster_home(args.workdir, (REPO / "dagster.yaml").read_text())
+        env = cli_env(home, url, args.workdir / "lake", db_url)
+        results["course"] = measure_course(env, command)
         _log.info(f"course command: {results['course']['seconds']} s")
         results["warehouse"] = warehouse_facts(db_url, args.datasets)
         if args.analytics:
-            env = {**results.pop("_env")}
             results["analytics"] = analytics.measure(env, str(REPO), sizes)
             _log.info(f"analytics: {results['analytics']}")
         results["two_streams"] = measure_copy(db_url, files, args.datasets, 2)
-    results.pop("_env", None)
     results["load_average_end"] = load_average()
     if results["warehouse"]["rows"] != results["rows"]:
         raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {results['rows']}")

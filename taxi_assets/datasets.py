@@ -43,6 +43,26 @@ _CBD_FEE = _later(
 )
 
 
+def _fhv_timing_warnings(dropoff: str) -> tuple[WarningRule, ...]:
+    """The timing warnings both for-hire datasets share (their pickup column has one name)."""
+    return (
+        WarningRule(
+            "pickups_outside_month",
+            "outside_month",
+            ("pickup_datetime",),
+            0.005,
+            "Rows whose pickup lies outside the file's month.",
+        ),
+        WarningRule(
+            "dropoff_before_pickup",
+            "before",
+            (dropoff, "pickup_datetime"),
+            0.005,
+            "Rows whose drop-off precedes the pickup.",
+        ),
+    )
+
+
 def _trip_warnings(pickup: str, dropoff: str) -> tuple[WarningRule, ...]:
     """The warnings yellow and green share: real records, counted and reported, never dropped."""
     return (
@@ -238,20 +258,7 @@ FHV = DatasetSpec(
     published_rows=(("2019-01", 23_000_000),),
     course=CourseSpan("2019-01", "2019-12", 43_244_696),
     warnings=(
-        WarningRule(
-            "pickups_outside_month",
-            "outside_month",
-            ("pickup_datetime",),
-            0.005,
-            "Rows whose pickup lies outside the file's month.",
-        ),
-        WarningRule(
-            "dropoff_before_pickup",
-            "before",
-            ("dropOff_datetime", "pickup_datetime"),
-            0.005,
-            "Rows whose drop-off precedes the pickup.",
-        ),
+        *_fhv_timing_warnings("dropOff_datetime"),
         WarningRule(
             "missing_base_numbers",
             "missing",
@@ -330,20 +337,7 @@ FHVHV = DatasetSpec(
         ("2024-01", 19_663_930),
     ),
     warnings=(
-        WarningRule(
-            "pickups_outside_month",
-            "outside_month",
-            ("pickup_datetime",),
-            0.005,
-            "Rows whose pickup lies outside the file's month.",
-        ),
-        WarningRule(
-            "dropoff_before_pickup",
-            "before",
-            ("dropoff_datetime", "pickup_datetime"),
-            0.005,
-            "Rows whose drop-off precedes the pickup.",
-        ),
+        *_fhv_timing_warnings("dropoff_datetime"),
         WarningRule(
             "negative_fares",
             "negative",

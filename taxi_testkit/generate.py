@@ -317,8 +317,10 @@ def write_month(
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def month_arguments(description: str) -> tuple[argparse.Namespace, DatasetSpec]:
+    """The command line both month writers take (this one and taxi_testkit.tlc): months, rows,
+    output folder, seed and dataset."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("months", nargs="+", help="months as YYYY-MM")
     parser.add_argument("--rows", type=int, help="data rows (default: the real count, else 2000)")
     parser.add_argument("--out", type=Path, default=Path("mirror"))
@@ -327,7 +329,11 @@ def main() -> None:
         "--dataset", choices=[d.name for d in DATASETS], default=LESSON_DATASET.name
     )
     args = parser.parse_args()
-    spec = next(d for d in DATASETS if d.name == args.dataset)
+    return args, next(d for d in DATASETS if d.name == args.dataset)
+
+
+def main() -> None:
+    args, spec = month_arguments(__doc__.splitlines()[0])
     for month in args.months:
         rows = args.rows or spec.published_rows_in(month) or 2000
         path = write_month(month, rows, args.out, args.seed, spec)

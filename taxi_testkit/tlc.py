@@ -14,7 +14,6 @@ months the TLC's files have them; `Airport_fee` from 2023-02 and `cbd_congestion
 2025-01. The old writer put a month in one row group, the new one in several.
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from taxi_assets.datasets import DATASETS, LESSON_DATASET
+from taxi_assets.datasets import LESSON_DATASET
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.schema import Column
-from taxi_testkit.generate import CHUNK_ROWS, _columns, _family
+from taxi_testkit.generate import CHUNK_ROWS, _columns, _family, month_arguments
 
 TLC_FOLDER = "trip-data"
 NEW_WRITER = "2023-02"  # the month the TLC's files changed their types
@@ -132,16 +131,7 @@ def write_tlc_month(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("months", nargs="+", help="months as YYYY-MM")
-    parser.add_argument("--rows", type=int, help="rows (default: the real count, else 2000)")
-    parser.add_argument("--out", type=Path, default=Path("mirror"))
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--dataset", choices=[d.name for d in DATASETS], default=LESSON_DATASET.name
-    )
-    args = parser.parse_args()
-    spec = next(d for d in DATASETS if d.name == args.dataset)
+    args, spec = month_arguments(__doc__.splitlines()[0])
     for key in args.months:
         rows = args.rows or spec.published_rows_in(key) or 2000
         print(f"{write_tlc_month(key, rows, args.out, spec, args.seed)}\t{rows} rows")  # noqa: T201

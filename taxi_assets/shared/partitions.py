@@ -10,7 +10,7 @@ from taxi_assets.mechanics.months import MONTH_FORMAT, month_after, parse_month
 
 FIRST_PUBLISHED_MONTH = "2019-01"
 LAST_PUBLISHED_MONTH = "2021-07"  # the mirror's last month; the TLC's files go on from there
-# The TLC publishes month M 47-62 days after M ends (DATA.md): sooner, it cannot be there.
+# The TLC publishes month M 47-62 days after M ends (docs/datasets.md): sooner, it cannot be there.
 TLC_PUBLICATION_DAYS = 47
 
 # The schedule's tick, Airflow's `0 6 2 * *` (UTC): each tick loads the month that just ended,
