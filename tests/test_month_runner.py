@@ -76,3 +76,35 @@ def test_an_interrupted_run_cancels_the_statements_in_flight() -> None:
     with pytest.raises(KeyboardInterrupt):
         next(months)
     assert time.monotonic() - started < 10
+
+
+def test_a_month_commits_only_while_the_step_is_back_in_the_runner() -> None:
+    committed: list[str] = []
+    refused: list[str] = []
+
+    def commit_when_allowed(month: str, lane: Lane) -> str:
+        time.sleep(0.1 if month == "01" else 0.5)
+        try:
+            with lane.commit_turn():
+                committed.append(month)
+        except InterruptedError:
+            refused.append(month)
+            raise
+        return month
+
+    months = run_months(["01", "02"], commit_when_allowed, 2, LOG)
+    assert next(months) == ("01", "01")
+    time.sleep(1.5)  # as Dagster writing January's events, or never resuming the step
+    assert committed == ["01"]  # February waits for its turn instead of committing meanwhile
+    months.close()  # the step is gone (the run was interrupted): February never commits
+    deadline = time.monotonic() + 5
+    while not refused and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert committed == ["01"] and refused == ["02"]
+
+
+def test_month_loads_run_in_daemon_threads() -> None:
+    def thread_kind(month: str, lane: Lane) -> bool:
+        return threading.current_thread().daemon
+
+    assert [daemon for _, daemon in run_months(["01"], thread_kind, 1, LOG)] == [True]

@@ -11,6 +11,13 @@ the first error no new month starts, the months already in flight finish (they a
 and are handed back too), and then the first error is raised. An interrupt (the run is
 terminated) cancels the in-flight statements, so their transactions roll back, before it
 propagates.
+
+Dagster may also stop a step between two of its events: an interrupt that arrives while the step's
+thread writes a month's materialization is raised when Dagster next enters the step, so this
+generator is never resumed and its own `except` does not run. A month's COMMIT therefore waits for
+its turn (`Lane.commit_turn`): it happens only while the step's thread is back inside this loop,
+never while Dagster holds it. A month whose step is gone never commits; the threads are daemons,
+so the process exits without them and Postgres rolls their transactions back.
 """
 
 import contextlib
@@ -48,19 +55,38 @@ class Lane(Generic[Item]):
         self.cancelled = cancelled
         self._connections: set[psycopg.Connection] = set()
         self._lock = threading.Lock()
+        self._turn = threading.Condition()
+        self._step_is_here = False
 
     @contextlib.contextmanager
     def cancellable(self, conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         """While the block runs, an interrupt of the run cancels `conn`'s statement."""
-        if self.cancelled.is_set():
-            raise InterruptedError("the run was interrupted before this month started")
         with self._lock:
+            if self.cancelled.is_set():
+                raise InterruptedError("the run was interrupted before this month started")
             self._connections.add(conn)
         try:
             yield conn
         finally:
             with self._lock:
                 self._connections.discard(conn)
+
+    @contextlib.contextmanager
+    def commit_turn(self) -> Iterator[None]:
+        """Entered right before a month's COMMIT: waits until the step's thread is inside
+        `run_months` and keeps it there until the block (the COMMIT) is done."""
+        with self._turn:
+            while not self._step_is_here and not self.cancelled.is_set():
+                self._turn.wait(_POLL_SECONDS)
+            if self.cancelled.is_set():
+                raise InterruptedError("the run was interrupted before this month committed")
+            yield
+
+    def step_is_here(self, here: bool) -> None:
+        """Said by the step's thread as it enters and leaves `run_months` (at each yield)."""
+        with self._turn:
+            self._step_is_here = here
+            self._turn.notify_all()
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -81,12 +107,12 @@ def run_months(
     waiting = list(items)
     running: dict[futures.Future[Result], Item] = {}
     first_error: BaseException | None = None
-    pool = futures.ThreadPoolExecutor(max(1, parallel), thread_name_prefix="month_load")
+    lane.step_is_here(True)
     try:
         while waiting or running:
-            while waiting and len(running) < parallel and first_error is None:
+            while waiting and len(running) < max(1, parallel) and first_error is None:
                 item = waiting.pop(0)
-                running[pool.submit(load, item, lane)] = item
+                running[_start(load, item, lane)] = item
             if not running:
                 break
             done, _ = futures.wait(running, _POLL_SECONDS, futures.FIRST_COMPLETED)
@@ -94,7 +120,9 @@ def run_months(
             for future in sorted(done, key=lambda f: items.index(running[f])):
                 item, error = running.pop(future), future.exception()
                 if error is None:
+                    lane.step_is_here(False)  # Dagster has the thread until it resumes us
                     yield item, future.result()
+                    lane.step_is_here(True)
                 elif first_error is None:
                     first_error = error
                 else:
@@ -104,10 +132,28 @@ def run_months(
         futures.wait(running, _CANCEL_GRACE_SECONDS)
         raise
     finally:
+        lane.step_is_here(False)
         _write(messages, log)
-        pool.shutdown(wait=False, cancel_futures=True)
     if first_error is not None:
         raise first_error
+
+
+def _start(
+    load: Callable[[Item, Lane], Result], item: Item, lane: Lane
+) -> "futures.Future[Result]":
+    """`load(item, lane)` in a daemon thread of its own: an interrupted run's process never
+    waits at exit for a month blocked on a lock (its transaction dies with the connection)."""
+    future: futures.Future[Result] = futures.Future()
+
+    def work() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(load(item, lane))
+        except BaseException as exc:  # handed to the step's thread, which raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"month_load_{item}", daemon=True).start()
+    return future
 
 
 def _write(messages: "queue.Queue[tuple[int, str]]", log: logging.Logger) -> None:

@@ -241,6 +241,7 @@ class WarehouseWriter:
         hold: Callable[[psycopg.Connection], AbstractContextManager] = contextlib.nullcontext,
         check_staged: StagedCheck = lambda conn, staging: None,
         columns: tuple[Column, ...] | None = None,
+        commit_turn: Callable[[], AbstractContextManager] = contextlib.nullcontext,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
 
@@ -249,8 +250,10 @@ class WarehouseWriter:
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
         backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
         load slots (load_slots.py); `hold(conn)` wraps its connection's use (a ranged step
-        cancels it there when the run is interrupted). `check_staged(conn, staging)` runs in
-        the transaction before the swap; what it raises leaves the month as it was.
+        cancels it there when the run is interrupted), and its COMMIT happens inside
+        `commit_turn()` (month_runner.py: never while Dagster holds the step's thread).
+        `check_staged(conn, staging)` runs in the transaction before the swap; what it raises
+        leaves the month as it was.
         """
         transient = (TransientError, psycopg.OperationalError)
         try:
@@ -271,6 +274,7 @@ class WarehouseWriter:
                         hold,
                         check_staged,
                         columns or table.file_columns,
+                        commit_turn,
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -294,6 +298,7 @@ class WarehouseWriter:
         hold: Callable[[psycopg.Connection], AbstractContextManager],
         check_staged: StagedCheck,
         columns: tuple[Column, ...],
+        commit_turn: Callable[[], AbstractContextManager],
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
@@ -319,7 +324,7 @@ class WarehouseWriter:
             ),
         ):
             self.ensure(conn, table)
-            with conn.transaction():
+            with _transaction_committed_in(conn, commit_turn):
                 self.lock(conn, table.name, month_slice(month))
                 self._create_month_staging(conn, table, staging, month)
                 rows = self._copy(conn, staging, columns, chunks, where)
@@ -519,3 +524,14 @@ def _describe(exc: psycopg.Error) -> str:
     primary = exc.diag.message_primary or str(exc)
     context = (exc.diag.context or "").strip().replace("\n", "; ")
     return f"{primary} ({context})" if context else primary
+
+
+@contextlib.contextmanager
+def _transaction_committed_in(
+    conn: psycopg.Connection, turn: Callable[[], AbstractContextManager]
+) -> Iterator[None]:
+    """A transaction whose COMMIT happens inside `turn()`; if `turn()` refuses, it rolls back."""
+    # The turn is released after the COMMIT (the ExitStack exits last), not before it.
+    with contextlib.ExitStack() as turn_held, conn.transaction():
+        yield
+        turn_held.enter_context(turn())
