@@ -273,3 +273,12 @@ def test_rows_stream_in_bounded_batches_whatever_the_row_groups(tmp_path: Path) 
     chunks = list(csv_chunks(path, YELLOW, parse_month("2022-03"), "test", batch_rows=1_000))
     assert len(chunks) == 5
     assert sum(chunk.count(b"\n") for chunk in chunks) == 5_000 + 1  # the header line
+
+
+def test_a_parquet_load_allocates_from_jemalloc() -> None:
+    """The memory bound of a full-size fhvhv month relies on it (parquet._steady_memory_pool)."""
+    import pyarrow as pa
+
+    import taxi_assets.mechanics.parquet  # noqa: F401
+
+    assert pa.default_memory_pool().backend_name == "jemalloc"
