@@ -44,6 +44,7 @@ def _steady_memory_pool() -> None:
 
 
 _steady_memory_pool()
+
 _TARGET_TYPES = {
     "smallint": pa.int16(),
     "integer": pa.int32(),

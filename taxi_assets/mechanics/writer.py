@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 import tenacity
@@ -93,6 +94,28 @@ def retrying(attempts: int, first_wait: float, max_wait: float, on: type[BaseExc
 def month_slice(month: dt.date) -> int:
     """The lock slice of a month: `yyyymm`."""
     return month.year * 100 + month.month
+
+
+class LoadControl(Protocol):
+    """What steers a month's load from outside: its connection cancelled on an interrupt, and
+    its COMMIT only when the caller allows it (month_runner.Lane)."""
+
+    def cancellable(self, conn: psycopg.Connection) -> AbstractContextManager: ...
+
+    def commit_turn(self) -> AbstractContextManager: ...
+
+
+class _Uncontrolled:
+    """A load nobody steers: never cancelled from outside, committed as soon as it is done."""
+
+    def cancellable(self, conn: psycopg.Connection) -> AbstractContextManager:
+        return contextlib.nullcontext(conn)
+
+    def commit_turn(self) -> AbstractContextManager:
+        return contextlib.nullcontext()
+
+
+_UNCONTROLLED = _Uncontrolled()
 
 
 @dataclass(frozen=True)
@@ -238,10 +261,9 @@ class WarehouseWriter:
         expected_rows: int,
         where: str,
         log: logging.Logger = _LOG,
-        hold: Callable[[psycopg.Connection], AbstractContextManager] = contextlib.nullcontext,
+        control: LoadControl = _UNCONTROLLED,
         check_staged: StagedCheck = lambda conn, staging: None,
         columns: tuple[Column, ...] | None = None,
-        commit_turn: Callable[[], AbstractContextManager] = contextlib.nullcontext,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
 
@@ -249,9 +271,8 @@ class WarehouseWriter:
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
         backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
-        load slots (load_slots.py); `hold(conn)` wraps its connection's use (a ranged step
-        cancels it there when the run is interrupted), and its COMMIT happens inside
-        `commit_turn()` (month_runner.py: never while Dagster holds the step's thread).
+        load slots (load_slots.py); `control` (a ranged step's lane, month_runner.py) may cancel its
+        connection when the run is interrupted and says when its COMMIT may happen.
         `check_staged(conn, staging)` runs in the transaction before the swap; what it raises
         leaves the month as it was.
         """
@@ -271,10 +292,9 @@ class WarehouseWriter:
                         expected_rows,
                         where,
                         log,
-                        hold,
+                        control,
                         check_staged,
                         columns or table.file_columns,
-                        commit_turn,
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -295,10 +315,9 @@ class WarehouseWriter:
         expected_rows: int,
         where: str,
         log: logging.Logger,
-        hold: Callable[[psycopg.Connection], AbstractContextManager],
+        control: LoadControl,
         check_staged: StagedCheck,
         columns: tuple[Column, ...],
-        commit_turn: Callable[[], AbstractContextManager],
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
@@ -313,7 +332,7 @@ class WarehouseWriter:
         with (
             self.connect() as conn,
             self.terminal_errors(where),
-            hold(conn),
+            control.cancellable(conn),
             load_slot(
                 conn,
                 self.schema,
@@ -324,7 +343,7 @@ class WarehouseWriter:
             ),
         ):
             self.ensure(conn, table)
-            with _transaction_committed_in(conn, commit_turn):
+            with _transaction_committed_in(conn, control.commit_turn):
                 self.lock(conn, table.name, month_slice(month))
                 self._create_month_staging(conn, table, staging, month)
                 rows = self._copy(conn, staging, columns, chunks, where)

@@ -216,10 +216,9 @@ def load_month(
             lake_file.rows,
             lake_file.where,
             log,
-            lane.cancellable,
+            lane,
             staged_month_gate(spec, month, lake_file.where),
             spec.parquet_columns if lake_file.source == TLC else None,
-            lane.commit_turn,
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
