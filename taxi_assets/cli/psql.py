@@ -66,9 +66,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     url = postgres.target_url()  # starts the embedded server if that is the warehouse
     schema = postgres.warehouse_schema
     if args.serve:
-        sys.stdout.write(f"{connection_help(url)}\nschema: {schema}\nCtrl-C stops serving.\n")
-        sys.stdout.flush()
-        try:
+        try:  # from the first line on: a client may stop us as soon as it has read the URL
+            sys.stdout.write(f"{connection_help(url)}\nschema: {schema}\nCtrl-C stops serving.\n")
+            sys.stdout.flush()
             threading.Event().wait()
         except KeyboardInterrupt:
             return
