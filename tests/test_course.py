@@ -60,7 +60,7 @@ def test_a_course_loads_compares_its_totals_and_a_rerun_skips_it(cli_env: dict) 
 
 def test_a_load_the_disk_cannot_hold_is_refused_before_anything_runs(cli_env: dict) -> None:
     done = course(cli_env, "--part", "yellow:2021-01..2021-03=99000000000000")
-    assert done.returncode != 0 and "refusing to start: the load needs about" in done.stderr
+    assert done.returncode != 0 and "refusing to start: it needs about" in done.stderr
     assert runs(cli_env) == 0
 
 

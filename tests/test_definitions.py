@@ -10,6 +10,8 @@ from taxi_assets import analytics, defs
 from taxi_assets.datasets import DATASETS, FHVHV, YELLOW
 from taxi_assets.marts.assets import COLUMN_LINEAGE, MART_COLUMNS
 from taxi_assets.shared.partitions import (
+    PUBLICATION_DEADLINE_DAY,
+    PUBLICATION_WINDOW,
     latest_publishable_month,
     month_partitions,
     monthly_partitions,
@@ -104,11 +106,27 @@ def test_the_monthly_job_runs_the_checks() -> None:
     assert {"row_count_matches_lake", "schema_matches_contract"} <= checks
 
 
-def test_freshness_follows_the_schedule() -> None:
+def test_freshness_follows_the_tlcs_publication_window() -> None:
     policy = defs.resolve_asset_graph().get(dg.AssetKey("yellow_taxi")).freshness_policy
     assert isinstance(policy, CronFreshnessPolicy)
-    assert policy.deadline_cron == "0 9 2 * *" and policy.timezone == "UTC"
-    assert policy.lower_bound_delta == dt.timedelta(hours=3)
+    assert policy.deadline_cron == "0 6 4 * *" and policy.timezone == "UTC"
+    assert policy.lower_bound_delta == dt.timedelta(days=20)
+
+
+def test_every_publication_deadline_falls_inside_the_window() -> None:
+    """Day 47 to 62 after each month's end lies within the window before the next deadline."""
+    for year, month in ((year, m) for year in (2024, 2025) for m in range(1, 13)):
+        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        first, last = end + dt.timedelta(days=47), end + dt.timedelta(days=62)
+        deadline = (last + dt.timedelta(days=10)).replace(day=PUBLICATION_DEADLINE_DAY)
+        assert last < deadline and deadline - first <= PUBLICATION_WINDOW, (year, month)
+
+
+def test_each_dataset_has_a_tlc_sensor_running_by_default() -> None:
+    for name in ("yellow_taxi", "green_taxi", "fhv_taxi", "fhvhv_taxi"):
+        sensor = defs.resolve_sensor_def(f"{name}_tlc_sensor")
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert sensor.job_name == f"{name}_job"
 
 
 def test_the_marts_sensor_runs_by_default() -> None:

@@ -1,4 +1,4 @@
-"""The schedule's ticks: Airflow's `0 6 2 * *`, each loading the month that just ended."""
+"""The schedule's ticks: Airflow's `0 6 2 * *`, each loading the mirror's month that just ended."""
 
 import datetime as dt
 
@@ -6,15 +6,15 @@ import dagster as dg
 import pytest
 
 from taxi_assets import defs
-from taxi_assets.shared.partitions import latest_publishable_month
 
 SCHEDULE = defs.resolve_schedule_def("yellow_taxi_job_schedule")
-# Dagster's own builder calls a method it has deprecated; nothing for us to change.
-pytestmark = pytest.mark.filterwarnings("ignore:Function `JobDefinition.run_request_for_partition`")
+REPOSITORY = defs.get_repository_def()
 
 
 def tick(at: dt.datetime) -> list[dg.RunRequest]:
-    context = dg.build_schedule_context(scheduled_execution_time=at.replace(tzinfo=dt.UTC))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=at.replace(tzinfo=dt.UTC), repository_def=REPOSITORY
+    )
     return list(SCHEDULE.evaluate_tick(context).run_requests or [])
 
 
@@ -32,20 +32,30 @@ def test_a_tick_requests_the_month_that_just_ended(at: dt.datetime, month: str) 
     assert request.run_key == month
 
 
-def test_ticks_after_the_last_month_repeat_its_run_key_so_it_never_runs_twice() -> None:
-    last = latest_publishable_month()
-    after = dt.datetime.strptime(last, "%Y-%m") + dt.timedelta(days=400)
-    keys = {
-        (r.partition_key, r.run_key)
-        for at in (0, 31, 62)
-        for r in tick(after.replace(day=2, hour=6) + dt.timedelta(days=at))
-    }
-    assert keys == {(last, last)}
+def tick_skip(at: dt.datetime) -> str:
+    context = dg.build_schedule_context(
+        scheduled_execution_time=at.replace(tzinfo=dt.UTC), repository_def=REPOSITORY
+    )
+    result = SCHEDULE.evaluate_tick(context)
+    assert not result.run_requests
+    return result.skip_message or ""
 
 
-def test_a_tick_after_the_mirrors_last_month_requests_the_month_that_just_ended() -> None:
-    (request,) = tick(dt.datetime(2021, 9, 2, 6))
-    assert request.partition_key == "2021-08"
+def test_a_tick_after_the_mirrors_last_month_leaves_the_month_to_the_tlc_sensor() -> None:
+    assert tick(dt.datetime(2021, 8, 2, 6))[0].partition_key == "2021-07"
+    message = tick_skip(dt.datetime(2021, 9, 2, 6))
+    assert "2021-08 is not one of the mirror's months (2019-01..2021-07)" in message
+    assert "yellow_taxi_tlc_sensor loads it" in message
+
+
+def test_a_dataset_the_mirror_lacks_never_runs_on_the_schedule() -> None:
+    schedule = defs.resolve_schedule_def("fhvhv_taxi_job_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2021, 3, 2, 6, tzinfo=dt.UTC),
+        repository_def=REPOSITORY,
+    )
+    result = schedule.evaluate_tick(context)
+    assert not result.run_requests and "mirror's months (none)" in (result.skip_message or "")
 
 
 def test_the_schedule_targets_both_assets_through_the_job() -> None:

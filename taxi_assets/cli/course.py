@@ -20,7 +20,6 @@ Months outside the datasets' partitions are refused before anything is planned.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from psycopg import sql
 from taxi_assets.cli.dead_runs import fail_runs_whose_process_died
 from taxi_assets.datasets import DATASETS
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.disk_space import GB, HEADROOM, shortfall, warehouse_dir
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.processes import dies_with_me
@@ -48,9 +48,6 @@ from taxi_assets.trips.checks import (
     row_count_outcome,
     schema_outcome,
 )
-
-GB = 1e9
-HEADROOM = 1.2  # indexes of the catalog, WAL, the largest month's staging copy
 
 
 @dataclass(frozen=True)
@@ -103,44 +100,18 @@ def needed_bytes(part: Part, months: int) -> tuple[float, float]:
     return rows * part.spec.lake_bytes_per_row, rows * part.spec.table_bytes_per_row * HEADROOM
 
 
-def free_bytes(path: Path) -> tuple[int, int]:
-    """(device, free bytes) of the filesystem that holds `path` (or would: its nearest parent)."""
-    while not path.exists():
-        path = path.parent
-    return path.stat().st_dev, shutil.disk_usage(path).free
-
-
-def warehouse_dir(writer: WarehouseWriter) -> Path | None:
-    """The warehouse's data directory when it is on this machine (and the role may see it)."""
-    try:
-        with writer.connect() as conn:
-            found = conn.execute("SHOW data_directory").fetchone()
-    except Exception:  # a role without pg_read_all_settings: the warehouse disk is not ours to see
-        return None
-    path = Path(found[0]) if found else None
-    return path if path is not None and path.exists() else None
-
-
 def check_disk(lake_root: Path, writer: WarehouseWriter, lake_bytes: float, table_bytes: float):
     """Refuse (SystemExit) when the lake's or the warehouse's filesystem cannot hold the load."""
-    needs: dict[int, float] = {}
-    free: dict[int, int] = {}
     places: list[tuple[Path, float]] = [(lake_root, lake_bytes)]
     data_dir = warehouse_dir(writer)
     if data_dir is not None:
         places.append((data_dir, table_bytes))
-    for path, amount in places:
-        device, available = free_bytes(path)
-        needs[device] = needs.get(device, 0.0) + amount
-        free[device] = available
-    for device, amount in needs.items():
-        if amount > free[device]:
-            where = " and ".join(str(p) for p, _ in places if free_bytes(p)[0] == device)
-            raise SystemExit(
-                f"refusing to start: the load needs about {amount / GB:,.1f} GB on the disk of "
-                f"{where}, which has {free[device] / GB:,.1f} GB free; free some space or "
-                "point TAXI_LAKE_DIR / TAXI_PG_URL elsewhere"
-            )
+    short = shortfall(places)
+    if short:
+        raise SystemExit(
+            f"refusing to start: {short}; free some space or point TAXI_LAKE_DIR / TAXI_PG_URL "
+            "elsewhere"
+        )
     if data_dir is None:
         print(  # noqa: T201
             f"the warehouse's disk is not visible from here: make sure it has about "

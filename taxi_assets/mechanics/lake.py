@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 from taxi_assets.mechanics.dataset_spec import MIRROR, TLC, DatasetSpec, MonthFile
 from taxi_assets.mechanics.errors import BadSourceFileError, TaxiError, TransientError
+from taxi_assets.mechanics.publication import FileVersion
 from taxi_assets.mechanics.verifier import (
     FileFacts,
     GzipCsvVerifier,
@@ -54,6 +55,15 @@ class LakeFile:
     sha256: str
     rows: int
     source: str = MIRROR  # manifests written before the TLC's files were a source lack it
+    # The published version downloaded (docs/datasets.md, "Revised files"); older manifests
+    # lack them, and then only the size tells a revised file.
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def version(self) -> FileVersion:
+        """The version of the source's file this copy is."""
+        return FileVersion(self.etag, self.last_modified, self.bytes)
 
     @property
     def where(self) -> str:
@@ -65,11 +75,35 @@ class Lake:
     """Paths, manifests and atomic writes under one root folder or object store prefix."""
 
     def __init__(
-        self, root: LakePath, max_uncompressed_bytes: int, tlc_every_month: bool = False
+        self,
+        root: LakePath,
+        max_uncompressed_bytes: int,
+        tlc_every_month: bool = False,
+        keep_months: int = 0,
     ) -> None:
         self.root = root
         self.max_uncompressed_bytes = max_uncompressed_bytes
         self.tlc_every_month = tlc_every_month
+        self.keep_months = keep_months  # 0: keep every month's file
+
+    def prune(self, spec: DatasetSpec, loaded: set[str]) -> list[LakePath]:
+        """Remove the files of the dataset's months older than its newest `keep_months` in the
+        lake, those already loaded only; their manifests stay (the record of the version loaded,
+        which the TLC sensor compares with). The removed paths, oldest first."""
+        if self.keep_months <= 0:
+            return []
+        folder, stem = self.root / spec.name, f"{spec.name}_tripdata_"
+        files: dict[str, list[LakePath]] = {}
+        for path in folder.glob(f"{stem}*") if folder.is_dir() else []:
+            for suffix in (".csv.gz", ".parquet"):
+                month = path.name.removeprefix(stem).removesuffix(suffix)
+                if path.name.endswith(suffix) and len(month) == len("YYYY-MM"):
+                    files.setdefault(month, []).append(path)
+        older = sorted(files)[: -self.keep_months]
+        removed = [path for month in older if month in loaded for path in sorted(files[month])]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
 
     def month_file(self, spec: DatasetSpec, month: dt.date) -> MonthFile:
         """Which source the month comes from, and its paths (dataset_spec.py decides)."""
@@ -97,6 +131,11 @@ class Lake:
         if (facts.sha256, facts.rows) != (entry.sha256, entry.rows):
             return None
         return entry
+
+    def manifest(self, spec: DatasetSpec, month: dt.date) -> LakeFile | None:
+        """The month's manifest entry, whether or not its file is still in the lake (a lake that
+        keeps only its latest months removes older files and keeps their manifests)."""
+        return self._read_manifest(self.path_for(spec, month), month)
 
     def recorded(self, spec: DatasetSpec, month: dt.date) -> LakeFile:
         """The manifest entry the raw asset stored; the load re-checks the sha256 as it reads."""
@@ -171,8 +210,10 @@ class Lake:
         url: str,
         chunks: Iterable[bytes],
         on_progress: Callable[[int], None] = lambda _: None,
+        version: FileVersion | None = None,
     ) -> LakeFile:
-        """Write `chunks` to a temporary name, verify them, then give them the final name.
+        """Write `chunks` to a temporary name, verify them, then give them the final name; the
+        manifest records `version`, the published version they are.
 
         Temporaries a killed writer left behind are removed first."""
         self.remove_abandoned_temporaries(spec, month)
@@ -184,7 +225,10 @@ class Lake:
             else:
                 facts = self._write_verified(handle, chunks, where, on_progress, spec)
             key = f"{month:%Y-%m}"
-            entry = LakeFile(key, path, url, facts.bytes, facts.sha256, facts.rows, source)
+            etag, modified = (version.etag, version.last_modified) if version else (None, None)
+            entry = LakeFile(
+                key, path, url, facts.bytes, facts.sha256, facts.rows, source, etag, modified
+            )
             _publish(temp, handle, path, facts.bytes, where)
         with _disk_errors_named(f"{month:%Y-%m}", self.manifest_path(path)):
             self._write_manifest(entry)

@@ -25,6 +25,11 @@ def next_month(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+def previous_month(month: dt.date) -> dt.date:
+    """The first day of the month before `month`'s."""
+    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
 def month_after(key: str) -> str:
     """The `YYYY-MM` key of the month after `key`."""
     return next_month(parse_month(key)).strftime(MONTH_FORMAT)

@@ -8,12 +8,14 @@ import contextlib
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 import urllib3
 
 from taxi_assets.mechanics.errors import NotPublishedError, TaxiError, TransientError
+from taxi_assets.mechanics.publication import FileVersion
 from taxi_assets.mechanics.verifier import CHUNK_BYTES, read_chunks
 
 _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -36,20 +38,31 @@ def file_url(base_url: str, relative: str) -> str:
     return f"{base_url.rstrip('/')}/{relative}"
 
 
+@dataclass(frozen=True)
+class Download:
+    """A file's bytes as they arrive, and which published version of it they are."""
+
+    chunks: Iterator[bytes]
+    version: FileVersion
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+
 @contextlib.contextmanager
 def open_stream(
     url: str,
     month: str,
     timeout: tuple[float, float],
     unpublished: dict[int, str] = MIRROR_UNPUBLISHED,
-) -> Iterator[Iterator[bytes]]:
-    """Yield an iterator over the raw bytes at `url`; raise NotPublished, Taxi or Transient
-    (NotPublished for the statuses in `unpublished`, with their explanation)."""
+) -> Iterator[Download]:
+    """Yield the download of `url`; raise NotPublished, Taxi or Transient (NotPublished for
+    the statuses in `unpublished`, with their explanation)."""
     if url.startswith("file://"):
         path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
         if not path.is_file():
             raise NotPublishedError(f"{month} is not published at {url} (no such file)")
-        yield read_chunks(path)
+        yield Download(read_chunks(path), FileVersion.of_path(path))
         return
     try:
         response = requests.get(url, stream=True, timeout=timeout)
@@ -57,7 +70,7 @@ def open_stream(
         raise TransientError(f"{month}: cannot reach {url}: {exc}") from exc
     with response:
         _check_status(response, url, month, unpublished)
-        yield _body(response, url, month)
+        yield Download(_body(response, url, month), FileVersion.from_headers(response.headers))
 
 
 def _check_status(

@@ -25,7 +25,14 @@ def lake_file_metadata(lake_file: LakeFile, reused: bool, seconds: float) -> dic
         f"{timing}_seconds": round(seconds, 3),
         f"{timing}_mb_per_second": round(lake_file.bytes / 1e6 / max(seconds, 1e-9), 1),
         f"{timing}_rows_per_second": round(lake_file.rows / max(seconds, 1e-9)),
+        **source_version_metadata(lake_file),
     }
+
+
+def source_version_metadata(lake_file: LakeFile) -> dict[str, str]:
+    """The published version of the file (ETag, Last-Modified) where the source sent them."""
+    version = {"source_etag": lake_file.etag, "source_last_modified": lake_file.last_modified}
+    return {key: value for key, value in version.items() if value}
 
 
 def load_metadata(
@@ -40,6 +47,7 @@ def load_metadata(
         "source_url": dg.MetadataValue.url(lake_file.url),
         "source_bytes": lake_file.bytes,
         "source_sha256": lake_file.sha256,
+        **source_version_metadata(lake_file),
     }
 
 

@@ -13,19 +13,23 @@ LAST_PUBLISHED_MONTH = "2021-07"  # the mirror's last month; the TLC's files go 
 # The TLC publishes month M 47-62 days after M ends (docs/datasets.md): sooner, it cannot be there.
 TLC_PUBLICATION_DAYS = 47
 
-# The schedule's tick, Airflow's `0 6 2 * *` (UTC): each tick loads the month that just ended,
-# and a month counts as late when it is not in the warehouse LOAD_GRACE after the tick.
+# The schedule's tick, Airflow's `0 6 2 * *` (UTC): each tick loads the mirror's month that
+# just ended.
 SCHEDULE_DAY_OF_MONTH = 2
 SCHEDULE_HOUR_UTC = 6
-LOAD_GRACE = dt.timedelta(hours=3)
+# The TLC's window closes 62 days after a month ends: between the 31st of the month after next
+# and the 3rd of the one after that. A month is late when nothing was loaded in the 20 days up
+# to 06:00 UTC on the 4th (the window opens, day 47, between the 15th and the 19th).
+PUBLICATION_DEADLINE_DAY = 4
+PUBLICATION_WINDOW = dt.timedelta(days=20)
 
 
-def monthly_freshness() -> dg.FreshnessPolicy:
-    """Fresh when loaded between the schedule's tick and LOAD_GRACE after it, every month."""
-    deadline = dt.datetime(2000, 1, SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC) + LOAD_GRACE
+def publication_freshness() -> dg.FreshnessPolicy:
+    """Fresh when a month was loaded during the TLC's publication window, every month: the UI
+    marks the asset late once the month the TLC was due to publish has not arrived."""
     return dg.FreshnessPolicy.cron(
-        deadline_cron=f"{deadline.minute} {deadline.hour} {deadline.day} * *",
-        lower_bound_delta=LOAD_GRACE,
+        deadline_cron=f"0 {SCHEDULE_HOUR_UTC} {PUBLICATION_DEADLINE_DAY} * *",
+        lower_bound_delta=PUBLICATION_WINDOW,
         timezone="UTC",
     )
 

@@ -16,12 +16,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
 from taxi_assets.mechanics.dataset_spec import TLC, DatasetSpec
+from taxi_assets.mechanics.disk_space import HEADROOM, shortfall, warehouse_dir
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
-from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError
+from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError, TaxiError
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.month_runner import Lane, run_months
 from taxi_assets.mechanics.months import parse_month
@@ -30,7 +32,7 @@ from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
 from taxi_assets.shared.ownership import OWNERS
-from taxi_assets.shared.partitions import monthly_freshness, partitions_for
+from taxi_assets.shared.partitions import partitions_for, publication_freshness
 from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations, staged_month_gate
 
 WAREHOUSE_POOL = "taxi_warehouse"
@@ -44,6 +46,19 @@ RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 Events = Iterator[
     dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output
 ]
+
+
+class RawFetchConfig(dg.Config):
+    """How the raw step treats a month the lake already holds."""
+
+    refetch: bool = False
+    """Download the month again even when the lake holds a verified copy (the TLC sensor sets
+    it for a month whose file the TLC re-published)."""
+
+
+def refetch_config(spec: DatasetSpec) -> dict:
+    """Run config for the dataset's job that downloads its months afresh."""
+    return {"ops": {spec.raw_asset: {"config": {"refetch": True}}}}
 
 
 @dataclass(frozen=True)
@@ -76,12 +91,17 @@ def raw_asset(spec: DatasetSpec, partitions: dg.PartitionsDefinition) -> dg.Asse
         "Parquet), verified and kept in the data lake.",
     )
     def _raw(
-        context: dg.AssetExecutionContext, source: TaxiSource, lake: DataLake
+        context: dg.AssetExecutionContext,
+        config: RawFetchConfig,
+        source: TaxiSource,
+        lake: DataLake,
     ) -> dg.MaterializeResult:
         months_lake = lake.lake()
 
         def fetch(key: str, lane: Lane) -> dict:
-            return fetch_month(spec, key, source, months_lake, lane.log, lane.cancelled)
+            return fetch_month(
+                spec, key, source, months_lake, lane.log, lane.cancelled, config.refetch
+            )
 
         keys = context.partition_keys
         for key, metadata in run_months(keys, fetch, DOWNLOADS_AT_ONCE, context.log):
@@ -98,11 +118,13 @@ def fetch_month(
     lake: Lake,
     log: logging.Logger,
     stop: threading.Event | None = None,
+    refetch: bool = False,
 ) -> dict:
-    """Ask the lake for a verified copy; else fetch the file and hand its stream to the lake
-    (which gives up, leaving only a temporary, once `stop` is set: the run was interrupted)."""
+    """Ask the lake for a verified copy (unless `refetch`); else fetch the file and hand its
+    stream to the lake (which gives up, leaving only a temporary, once `stop` is set: the run
+    was interrupted)."""
     month, started = parse_month(key), time.monotonic()
-    lake_file = lake.verified(spec, month)
+    lake_file = None if refetch else lake.verified(spec, month)
     reused = lake_file is not None
     if lake_file is not None:
         log.info(f"{key}: reusing verified {lake_file.path}")
@@ -119,7 +141,7 @@ def fetch_month(
         lake_file = source.fetch(
             url,
             key,
-            lambda chunks: lake.store(spec, month, url, chunks, report),
+            lambda download: lake.store(spec, month, url, download, report, download.version),
             log,
             tlc=month_file.parquet,
         )
@@ -140,7 +162,7 @@ def warehouse_asset(
                 group_name="warehouse",
                 owners=OWNERS,
                 kinds={"postgres"},
-                freshness_policy=monthly_freshness(),
+                freshness_policy=publication_freshness(),
                 description=f"{spec.title} in Postgres: table {spec.table}, child table "
                 f"{spec.table}_YYYY_MM a month.",
                 metadata={
@@ -161,12 +183,13 @@ def warehouse_asset(
         writer, months_lake = warehouse.writer(), lake.lake()
         keys, loading = context.partition_keys, key in context.selected_asset_keys
         selected = {k.name for k in context.selected_asset_check_keys}
+        warehouse_disk = warehouse_dir(writer) if loading else None
 
         def load_and_check(month_key: str, lane: Lane) -> tuple[dict | None, list[Outcome]]:
             """In a thread of its own: the month's load (if selected), then its checks' SQL."""
             metadata = None
             if loading:
-                metadata = load_month(spec, writer, months_lake, month_key, lane)
+                metadata = load_month(spec, writer, months_lake, month_key, lane, warehouse_disk)
             duplicates = metadata[DUPLICATE_ROWS] if metadata else None
             with writer.connect() as conn, lane.cancellable(conn):
                 month = parse_month(month_key)
@@ -185,6 +208,13 @@ def warehouse_asset(
             elif metadata is not None:
                 yield dg.AssetMaterialization(key, partition=month_key, metadata=metadata)
             yield from evaluations(context.instance, key, month_key, outcomes)
+        if loading and months_lake.keep_months:
+            loaded = context.instance.get_materialized_partitions(key) | set(keys)
+            removed = months_lake.prune(spec, loaded)
+            context.log.info(
+                f"the lake keeps the newest {months_lake.keep_months} months of {spec.name}: "
+                f"removed {', '.join(p.name for p in removed) if removed else 'nothing'}"
+            )
         for check_key in context.selected_asset_check_keys:  # lets downstream steps start
             yield dg.Output(
                 None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key)
@@ -194,12 +224,26 @@ def warehouse_asset(
 
 
 def load_month(
-    spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, lane: Lane
+    spec: DatasetSpec,
+    writer: WarehouseWriter,
+    lake: Lake,
+    key: str,
+    lane: Lane,
+    warehouse_disk: Path | None = None,
 ) -> dict:
     """Replace the month's child table with the lake file, streamed; its metadata, with the
-    duplicate lines counted on the way (duplicates.py)."""
+    duplicate lines counted on the way (duplicates.py). A month the warehouse's disk (when it
+    is on this machine) cannot hold is refused before anything is written."""
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
+    if warehouse_disk is not None:
+        table_bytes = lake_file.rows * spec.table_bytes_per_row * HEADROOM
+        short = shortfall([(warehouse_disk, table_bytes)])
+        if short:
+            raise TaxiError(
+                f"{lake_file.where}: not loading it into {spec.table}: {short}; the warehouse "
+                "is unchanged: free space there and materialize the month again"
+            )
     counters: list[DuplicateLines] = []
 
     def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt

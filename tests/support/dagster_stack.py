@@ -149,13 +149,16 @@ def _wait_for_webserver(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(env: dict[str, str], workdir: Path) -> Iterator[DagsterStack]:
-    """Webserver and daemon on a fresh Postgres-backed instance, stopped and dropped afterwards."""
+def running_stack(
+    env: dict[str, str], workdir: Path, code: list[str] | None = None
+) -> Iterator[DagsterStack]:
+    """Webserver and daemon on a fresh Postgres-backed instance, stopped and dropped afterwards;
+    `code` says which code locations (default: both, as `make dev`)."""
     home, logs = Path(env["DAGSTER_HOME"]), workdir / "logs"
     logs.mkdir(parents=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    code = ["-w", str(REPO / "workspace.yaml")]  # both code locations, as `make dev`
+    code = code or ["-w", str(REPO / "workspace.yaml")]
     with _throwaway_database() as database, contextlib.ExitStack() as stack:
         _write_instance_yaml(home, database)
         web_log = logs / "webserver.log"
