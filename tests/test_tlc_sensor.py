@@ -2,6 +2,7 @@
 month is requested as it appears, a re-published one reloaded whole, an unchanged one left
 alone, an unreachable TLC is a skipped tick; the lake keeps what its setting says."""
 
+import dataclasses
 import json
 import os
 import time
@@ -21,7 +22,8 @@ from taxi_assets.trips.publication_sensor import CHANGE_TAG, FOUND_TAG
 from taxi_assets.trips.slice import TripSlice, trip_slice
 from taxi_testkit.mirror import serve_mirror
 from taxi_testkit.tlc import TLC_FOLDER, write_tlc_month
-from tests.support.postgres import count_rows
+from tests.support.postgres import count_rows, tables_like
+from tests.support.runs import failure_message
 
 LAST_MONTH = "2024-04"  # the partitions' last month in these tests
 
@@ -212,6 +214,17 @@ def test_a_lake_that_keeps_one_month_removes_the_older_files_and_keeps_their_man
     assert lake.path_for(YELLOW, parse_month("2024-02")).exists()
     said = [event.user_message for event in instance.all_logs(results[-1].run_id)]
     assert any("removed yellow_tripdata_2024-01.parquet" in message for message in said)
+    checks = dg.materialize(  # January's checks still count against its kept manifest
+        [trips.raw, trips.warehouse],
+        tags={"dagster/partition": "2024-01"},
+        resources=resources,
+        instance=instance,
+        selection=dg.AssetSelection.checks_for_assets(trips.warehouse),
+    )
+    (row_count,) = [
+        e for e in checks.get_asset_check_evaluations() if e.check_name == "row_count_matches_lake"
+    ]
+    assert row_count.passed, row_count.description
 
 
 def test_a_version_differs_by_etag_else_by_date_and_always_by_size() -> None:
@@ -222,6 +235,24 @@ def test_a_version_differs_by_etag_else_by_date_and_always_by_size() -> None:
         FileVersion(None, old.last_modified, 10)
     )
     assert FileVersion(None, None, 11).changes_from(old) == "size 10 -> 11 bytes"
+
+
+def test_a_month_the_warehouse_disk_cannot_hold_is_refused_before_any_write(
+    resources: dict, pg_schema: str
+) -> None:
+    """The test server runs on this machine: a dataset claiming 10 TB a row cannot fit."""
+    huge = trip_slice(dataclasses.replace(YELLOW, table_bytes_per_row=10**13))
+    result = dg.materialize(
+        [huge.raw, huge.warehouse],
+        partition_key="2021-01",
+        resources=resources,
+        raise_on_error=False,
+    )
+    message = failure_message(result)
+    assert "2021-01 (" in message and "yellow_tripdata_2021-01.csv.gz" in message
+    assert "not loading it: it needs about" in message and "GB free" in message
+    assert "the warehouse is unchanged" in message
+    assert tables_like(pg_schema, "yellow_taxi_2021_01%") == []
 
 
 def test_a_disk_too_small_is_named_with_what_it_has(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from psycopg import sql
 from taxi_assets.cli.dead_runs import fail_runs_whose_process_died
 from taxi_assets.datasets import DATASETS
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
-from taxi_assets.mechanics.disk_space import GB, HEADROOM, shortfall, warehouse_dir
+from taxi_assets.mechanics.disk_space import GB, HEADROOM, data_directory, shortfall
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.processes import dies_with_me
@@ -98,6 +98,12 @@ def needed_bytes(part: Part, months: int) -> tuple[float, float]:
     """(lake, warehouse) bytes `months` of the part need, from its published average."""
     rows = part.published_rows * months / len(part.months)
     return rows * part.spec.lake_bytes_per_row, rows * part.spec.table_bytes_per_row * HEADROOM
+
+
+def warehouse_dir(writer: WarehouseWriter) -> Path | None:
+    """The warehouse's data directory when it is on this machine (and the role may see it)."""
+    with writer.connect() as conn:
+        return data_directory(conn)
 
 
 def check_disk(lake_root: Path, writer: WarehouseWriter, lake_bytes: float, table_bytes: float):

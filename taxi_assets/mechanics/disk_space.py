@@ -5,7 +5,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from taxi_assets.mechanics.writer import WarehouseWriter
+import psycopg
 
 GB = 1e9
 HEADROOM = 1.2  # beyond a month's rows: its indexes, WAL, the staging copy of a swap
@@ -18,12 +18,12 @@ def free_bytes(path: Path) -> tuple[int, int]:
     return path.stat().st_dev, shutil.disk_usage(path).free
 
 
-def warehouse_dir(writer: WarehouseWriter) -> Path | None:
-    """The warehouse's data directory when it is on this machine (and the role may see it)."""
+def data_directory(conn: psycopg.Connection) -> Path | None:
+    """The server's data directory when it is on this machine (and the role may see it), on an
+    autocommit connection."""
     try:
-        with writer.connect() as conn:
-            found = conn.execute("SHOW data_directory").fetchone()
-    except Exception:  # a role without pg_read_all_settings: the warehouse disk is not ours to see
+        found = conn.execute("SHOW data_directory").fetchone()
+    except psycopg.Error:  # a role without pg_read_all_settings: the disk is not ours to see
         return None
     path = Path(found[0]) if found else None
     return path if path is not None and path.exists() else None

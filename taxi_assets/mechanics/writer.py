@@ -25,6 +25,7 @@ import tenacity
 from psycopg import sql
 
 from taxi_assets.mechanics.credentials import masked_url, redact
+from taxi_assets.mechanics.disk_space import data_directory, shortfall
 from taxi_assets.mechanics.errors import (
     BadSourceFileError,
     LoadRejectedError,
@@ -264,10 +265,13 @@ class WarehouseWriter:
         control: LoadControl = _UNCONTROLLED,
         check_staged: StagedCheck = lambda conn, staging: None,
         columns: tuple[Column, ...] | None = None,
+        needed_bytes: float = 0.0,
     ) -> LoadStats:
         """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
 
         `columns` are the CSV's, in its order (default: the mirror's, `table.file_columns`).
+        A server on this machine whose disk has less than `needed_bytes` free refuses the month
+        before anything is written.
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
         backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
@@ -295,6 +299,7 @@ class WarehouseWriter:
                         control,
                         check_staged,
                         columns or table.file_columns,
+                        needed_bytes,
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -318,6 +323,7 @@ class WarehouseWriter:
         control: LoadControl,
         check_staged: StagedCheck,
         columns: tuple[Column, ...],
+        needed_bytes: float,
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
@@ -342,6 +348,7 @@ class WarehouseWriter:
                 where=where,
             ),
         ):
+            _refuse_without_room(conn, needed_bytes, where)
             self.ensure(conn, table)
             with _transaction_committed_in(conn, control.commit_turn):
                 self.lock(conn, table.name, month_slice(month))
@@ -520,6 +527,17 @@ def _finite_numbers(columns: tuple[Column, ...]) -> sql.Composable:
             sql.SQL("abs({}) < 'Infinity'").format(sql.Identifier(c.name)) for c in numeric
         ),
     )
+
+
+def _refuse_without_room(conn: psycopg.Connection, needed_bytes: float, where: str) -> None:
+    """TaxiError (not retried) when the server's disk, seen from here, cannot take the month."""
+    folder = data_directory(conn) if needed_bytes > 0 else None
+    short = shortfall([(folder, needed_bytes)]) if folder is not None else ""
+    if short:
+        raise TaxiError(
+            f"{where}: not loading it: {short}; the warehouse is unchanged: free space there "
+            "and materialize the month again"
+        )
 
 
 def _gate_rows(rows: int, expected: int, where: str) -> None:

@@ -16,14 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 
 from taxi_assets.mechanics.dataset_spec import TLC, DatasetSpec
-from taxi_assets.mechanics.disk_space import HEADROOM, shortfall, warehouse_dir
+from taxi_assets.mechanics.disk_space import HEADROOM
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
-from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError, TaxiError
+from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError
 from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.month_runner import Lane, run_months
 from taxi_assets.mechanics.months import parse_month
@@ -183,13 +182,12 @@ def warehouse_asset(
         writer, months_lake = warehouse.writer(), lake.lake()
         keys, loading = context.partition_keys, key in context.selected_asset_keys
         selected = {k.name for k in context.selected_asset_check_keys}
-        warehouse_disk = warehouse_dir(writer) if loading else None
 
         def load_and_check(month_key: str, lane: Lane) -> tuple[dict | None, list[Outcome]]:
             """In a thread of its own: the month's load (if selected), then its checks' SQL."""
             metadata = None
             if loading:
-                metadata = load_month(spec, writer, months_lake, month_key, lane, warehouse_disk)
+                metadata = load_month(spec, writer, months_lake, month_key, lane)
             duplicates = metadata[DUPLICATE_ROWS] if metadata else None
             with writer.connect() as conn, lane.cancellable(conn):
                 month = parse_month(month_key)
@@ -224,26 +222,13 @@ def warehouse_asset(
 
 
 def load_month(
-    spec: DatasetSpec,
-    writer: WarehouseWriter,
-    lake: Lake,
-    key: str,
-    lane: Lane,
-    warehouse_disk: Path | None = None,
+    spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, lane: Lane
 ) -> dict:
     """Replace the month's child table with the lake file, streamed; its metadata, with the
     duplicate lines counted on the way (duplicates.py). A month the warehouse's disk (when it
     is on this machine) cannot hold is refused before anything is written."""
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
-    if warehouse_disk is not None:
-        table_bytes = lake_file.rows * spec.table_bytes_per_row * HEADROOM
-        short = shortfall([(warehouse_disk, table_bytes)])
-        if short:
-            raise TaxiError(
-                f"{lake_file.where}: not loading it into {spec.table}: {short}; the warehouse "
-                "is unchanged: free space there and materialize the month again"
-            )
     counters: list[DuplicateLines] = []
 
     def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
@@ -263,6 +248,7 @@ def load_month(
             lane,
             staged_month_gate(spec, month, lake_file.where),
             spec.parquet_columns if lake_file.source == TLC else None,
+            lake_file.rows * spec.table_bytes_per_row * HEADROOM,
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
