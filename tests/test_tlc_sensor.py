@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.utils import make_new_run_id
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.mechanics.disk_space import shortfall
@@ -105,6 +106,27 @@ def test_each_published_version_has_its_own_run_key(
     assert (tick(trips, resources, instance).run_requests or [])[0].run_key == first
     republish(published_tlc, "2024-02", 310)
     assert (tick(trips, resources, instance).run_requests or [])[0].run_key != first
+
+
+def test_no_tick_asks_while_a_run_is_loading_the_dataset(
+    trips: TripSlice, resources: dict, tlc_url: str, instance: dg.DagsterInstance
+) -> None:
+    """A ranged run records its months one by one: February looks missing until it ends."""
+    resources = tlc_resources(resources, tlc_url)
+    assert load(trips, resources, instance, "2024-01").success
+    loading = dg.DagsterRun(
+        job_name="yellow_taxi_job",
+        run_id=make_new_run_id(),
+        status=dg.DagsterRunStatus.STARTED,
+        asset_selection=frozenset({dg.AssetKey("yellow_taxi")}),
+    )
+    instance.add_run(loading)
+    result = tick(trips, resources, instance)
+    assert not result.run_requests
+    message = result.skip_reason.skip_message or ""
+    assert f"run {loading.run_id[:8]} of yellow_taxi_job is loading yellow_taxi" in message
+    instance.report_run_canceled(loading)
+    assert tick(trips, resources, instance).run_requests
 
 
 def test_with_nothing_loaded_the_tick_skips_and_says_why(

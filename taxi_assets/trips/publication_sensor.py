@@ -1,12 +1,13 @@
 """`<table>_tlc_sensor`: loads each month the TLC publishes as its file appears, and reloads a
 loaded month whose file the TLC has re-published (docs/datasets.md, "New and revised months").
 
-Each tick asks the TLC (HEAD requests, nothing downloaded) for the months after the latest
-loaded one, in order, until one answers 403 ("not yet"). Every TAXI_REVISION_CHECK_HOURS it
-also looks back over the loaded months of the last TAXI_REVISION_LOOKBACK_MONTHS and compares
-what the TLC publishes now (ETag, Last-Modified, size) with what the lake's manifest recorded at
-download: a month that differs is reloaded whole, downloaded afresh; an unchanged one is left
-alone. The mirror's months (2019-01..2021-07 as CSV) are the schedule's, not the sensor's.
+Each tick (none while a run or backfill is loading the dataset) asks the TLC (HEAD requests,
+nothing downloaded) for the months after the latest loaded one, in order, until one answers 403
+("not yet"). Every TAXI_REVISION_CHECK_HOURS it also looks back over the loaded months of the
+last TAXI_REVISION_LOOKBACK_MONTHS and compares what the TLC publishes now (ETag, Last-Modified,
+size) with what the lake's manifest recorded at download: a month that differs is reloaded
+whole, downloaded afresh; an unchanged one is left alone. The mirror's months (2019-01..2021-07
+as CSV) are the schedule's, not the sensor's.
 """
 
 import datetime as dt
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.disk_space import free_bytes
@@ -74,6 +77,9 @@ def publication_sensor(
     def _sensor(
         context: dg.SensorEvaluationContext, source: TaxiSource, lake: DataLake
     ) -> dg.SensorResult:
+        busy = load_in_progress(context.instance, key)
+        if busy:  # its months are not loaded yet: asking now would load them a second time
+            return dg.SensorResult(skip_reason=f"{busy}; the sensor asks again after it")
         watch = _Watch(spec, source, lake.lake())
         last = partitions.get_last_partition_key()
         loaded = sorted(context.instance.get_materialized_partitions(key))
@@ -97,6 +103,19 @@ def publication_sensor(
         return dg.SensorResult(skip_reason="; ".join(notes), cursor=json.dumps(cursor))
 
     return _sensor
+
+
+def load_in_progress(instance: dg.DagsterInstance, key: dg.AssetKey) -> str:
+    """What is loading the asset right now (a queued or running run, a backfill still
+    requesting runs), '' when nothing is: a ranged run records its months one by one, so its
+    later months look missing until it ends."""
+    for run in instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES), limit=100):
+        if run.asset_selection and key in run.asset_selection:
+            return f"run {run.run_id[:8]} of {run.job_name} is loading {key.to_user_string()}"
+    for backfill in instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=50):
+        if backfill.asset_selection and key in backfill.asset_selection:
+            return f"backfill {backfill.backfill_id} is loading {key.to_user_string()}"
+    return ""
 
 
 class _Watch:
