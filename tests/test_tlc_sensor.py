@@ -17,7 +17,8 @@ from taxi_assets.datasets import YELLOW
 from taxi_assets.mechanics.disk_space import shortfall
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import parse_month
-from taxi_assets.mechanics.publication import FileVersion, probe
+from taxi_assets.mechanics.publication import FileVersion
+from taxi_assets.mechanics.source import probe
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.publication_sensor import CHANGE_TAG, FOUND_TAG
 from taxi_assets.trips.slice import TripSlice, trip_slice

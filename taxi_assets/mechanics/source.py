@@ -58,8 +58,7 @@ def open_stream(
 ) -> Iterator[Download]:
     """Yield the download of `url`; raise NotPublished, Taxi or Transient (NotPublished for
     the statuses in `unpublished`, with their explanation)."""
-    if url.startswith("file://"):
-        path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    if (path := _local_path(url)) is not None:
         if not path.is_file():
             raise NotPublishedError(f"{month} is not published at {url} (no such file)")
         yield Download(read_chunks(path), FileVersion.of_path(path))
@@ -73,16 +72,42 @@ def open_stream(
         yield Download(_body(response, url, month), FileVersion.from_headers(response.headers))
 
 
+def probe(url: str, what: str, timeout: tuple[float, float]) -> FileVersion | None:
+    """The version `url` publishes now (a HEAD request, redirects followed), None when it is not
+    published yet (TLC_UNPUBLISHED: 403 or 404); TransientError when the source cannot be
+    reached or errs."""
+    if (path := _local_path(url)) is not None:
+        return FileVersion.of_path(path) if path.is_file() else None
+    try:
+        response = requests.head(url, timeout=timeout, allow_redirects=True)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise TransientError(f"{what}: cannot reach {url}: {exc}") from exc
+    try:
+        _check_status(response, url, what, TLC_UNPUBLISHED)
+    except NotPublishedError:
+        return None
+    return FileVersion.from_headers(response.headers)
+
+
+def _local_path(url: str) -> Path | None:
+    """The file a file:// URL names, None for any other URL."""
+    if not url.startswith("file://"):
+        return None
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+
+
 def _check_status(
-    response: requests.Response, url: str, month: str, unpublished: dict[int, str]
+    response: requests.Response, url: str, what: str, unpublished: dict[int, str]
 ) -> None:
+    """Raise NotPublished for the statuses in `unpublished`, Transient for a transient one,
+    Taxi for any other but 200; `what` (the month) begins the message."""
     status = response.status_code
     if status in unpublished:
-        raise NotPublishedError(f"{month} is not published at {url} ({unpublished[status]})")
+        raise NotPublishedError(f"{what} is not published at {url} ({unpublished[status]})")
     if status in _TRANSIENT_STATUS:
-        raise TransientError(f"{month}: {url} answered HTTP {status}")
+        raise TransientError(f"{what}: {url} answered HTTP {status}")
     if status != 200:
-        raise TaxiError(f"{month}: {url} answered HTTP {status} {response.reason}")
+        raise TaxiError(f"{what}: {url} answered HTTP {status} {response.reason}")
 
 
 def _body(response: requests.Response, url: str, month: str) -> Iterator[bytes]:

@@ -24,8 +24,9 @@ from taxi_assets.mechanics.disk_space import free_bytes
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import next_month, parse_month, previous_month
-from taxi_assets.mechanics.publication import FileVersion, probe
+from taxi_assets.mechanics.publication import FileVersion
 from taxi_assets.mechanics.settings import number_setting
+from taxi_assets.mechanics.source import probe
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.assets import DatasetAssets, refetch_config
 
