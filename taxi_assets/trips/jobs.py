@@ -5,7 +5,8 @@ import datetime as dt
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from taxi_assets.mechanics.dataset_spec import DatasetSpec
+from taxi_assets.mechanics.dataset_spec import MIRROR, DatasetSpec
+from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.mechanics.months import previous_month
 from taxi_assets.shared.partitions import SCHEDULE_DAY_OF_MONTH, SCHEDULE_HOUR_UTC
 from taxi_assets.trips.assets import DatasetAssets
@@ -39,9 +40,9 @@ def monthly_schedule(
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         at = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        key = f"{previous_month(at.date()):%Y-%m}"
-        mirror = spec.mirror_months
-        if not mirror or not mirror[0] <= key <= mirror[1]:
+        month = previous_month(at.date())
+        key = f"{month:%Y-%m}"
+        if not _from_mirror(spec, month):
             return dg.SkipReason(
                 f"{key} is not one of the mirror's months ({_mirror_span(spec)}): "
                 f"{spec.table}_tlc_sensor loads it once the TLC publishes it"
@@ -51,6 +52,15 @@ def monthly_schedule(
         return dg.RunRequest(run_key=key, partition_key=key)
 
     return _schedule
+
+
+def _from_mirror(spec: DatasetSpec, month: dt.date) -> bool:
+    """Whether the dataset takes `month` from the mirror (`month_file` decides; a month before
+    the dataset's layout, which it refuses, is not the mirror's either)."""
+    try:
+        return spec.month_file(month).source == MIRROR
+    except TaxiError:
+        return False
 
 
 def _mirror_span(spec: DatasetSpec) -> str:
