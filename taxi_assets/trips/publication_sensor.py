@@ -20,7 +20,7 @@ from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
-from taxi_assets.mechanics.disk_space import free_bytes
+from taxi_assets.mechanics.disk_space import shortfall
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake
 from taxi_assets.mechanics.months import next_month, parse_month, previous_month
@@ -204,13 +204,8 @@ class _Watch:
         root = self.lake.root
         if version.size is None or "://" in str(root):
             return ""
-        free = free_bytes(root)[1]  # type: ignore[arg-type]  # a local Path here
-        if version.size <= free:
-            return ""
-        return (
-            f"{self.spec.table} {month}: not loading it, the lake's disk under {root} has "
-            f"{free:,} bytes free and the file is {version.size:,}"
-        )
+        short = shortfall([(root, version.size)])  # type: ignore[list-item]  # a local Path
+        return f"{self.spec.table} {month}: not loading it into the lake: {short}" if short else ""
 
 
 def _request(
