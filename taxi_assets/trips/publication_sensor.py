@@ -10,8 +10,10 @@ whole, downloaded afresh; an unchanged one is left alone. The mirror's months (2
 as CSV) are the schedule's, not the sensor's.
 """
 
+import bisect
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -23,7 +25,7 @@ from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.disk_space import shortfall
 from taxi_assets.mechanics.errors import TaxiError, TransientError
 from taxi_assets.mechanics.lake import Lake
-from taxi_assets.mechanics.months import next_month, parse_month, previous_month
+from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.publication import FileVersion
 from taxi_assets.mechanics.settings import number_setting
 from taxi_assets.mechanics.source import probe
@@ -82,16 +84,16 @@ def publication_sensor(
         if busy:  # its months are not loaded yet: asking now would load them a second time
             return dg.SensorResult(skip_reason=f"{busy}; the sensor asks again after it")
         watch = _Watch(spec, source, lake.lake())
-        last = partitions.get_last_partition_key()
+        months = partitions.get_partition_keys()
         loaded = sorted(context.instance.get_materialized_partitions(key))
         cursor = json.loads(context.cursor or "{}")
         now = dt.datetime.now(dt.UTC).timestamp()
         look_back = now - cursor.get("looked_back_at", 0) >= settings.revision_check_hours * 3600
         try:
-            requests, notes = watch.new_months(loaded, last, settings.catch_up_months)
+            requests, notes = watch.new_months(loaded, months, settings.catch_up_months)
             if look_back and settings.revision_lookback_months > 0:
                 revised, revision_notes = watch.revised_months(
-                    loaded, last, settings.revision_lookback_months
+                    loaded, months, settings.revision_lookback_months
                 )
                 requests, notes = requests + revised, notes + revision_notes
                 cursor["looked_back_at"] = now
@@ -127,17 +129,18 @@ class _Watch:
         self.timeout = (source.connect_timeout_seconds, source.read_timeout_seconds)
 
     def new_months(
-        self, loaded: list[str], last: str | None, catch_up: int
+        self, loaded: list[str], months: Sequence[str], catch_up: int
     ) -> tuple[list[dg.RunRequest], list[str]]:
-        """Run requests for the months after the latest loaded one that the TLC has published,
-        asked in order until one is not there yet."""
+        """Run requests for the partitions' `months` after the latest loaded one that the TLC
+        has published, asked in order until one is not there yet."""
         name = self.spec.table
         if not loaded:
             return [], [
                 f"nothing of {name} is loaded yet: the sensor follows the latest loaded month "
                 "(load or backfill the months you want first)"
             ]
-        waiting = [k for k in _months_after(loaded[-1], last) if self._from_tlc(k)]
+        after = months[bisect.bisect_right(months, loaded[-1]) :]
+        waiting = [k for k in after if self._from_tlc(k)]
         if not waiting:
             return [], [
                 f"{name} is loaded through {loaded[-1]}, the latest month the TLC can have "
@@ -165,11 +168,12 @@ class _Watch:
         return requests, notes
 
     def revised_months(
-        self, loaded: list[str], last: str | None, lookback: int
+        self, loaded: list[str], months: Sequence[str], lookback: int
     ) -> tuple[list[dg.RunRequest], list[str]]:
-        """Run requests for the loaded months of the look-back window whose file the TLC
-        publishes in another version than the lake's manifest recorded."""
-        window = set(_months_back(last, lookback)) if last else set()
+        """Run requests for the loaded months of the look-back window (the last `lookback` of
+        the partitions' `months`) whose file the TLC publishes in another version than the
+        lake's manifest recorded."""
+        window = set(months[-lookback:]) if lookback > 0 else set()
         requests, notes, unchanged = [], [], 0
         for month in (k for k in loaded if k in window and self._from_tlc(k)):
             entry = self.lake.manifest(self.spec, parse_month(month))
@@ -221,21 +225,3 @@ def _request(
         tags=tags,
         run_config=config or {},
     )
-
-
-def _months_after(latest: str, last: str | None) -> list[str]:
-    """The months after `latest` through `last`."""
-    months, month = [], parse_month(latest)
-    while last is not None and month < parse_month(last):
-        month = next_month(month)
-        months.append(f"{month:%Y-%m}")
-    return months
-
-
-def _months_back(last: str, count: int) -> list[str]:
-    """`last` and the `count - 1` months before it."""
-    months, month = [], parse_month(last)
-    for _ in range(count):
-        months.append(f"{month:%Y-%m}")
-        month = previous_month(month)
-    return months
