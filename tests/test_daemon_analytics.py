@@ -78,8 +78,9 @@ def holding_model(schema: str, model: str) -> Iterator[None]:
         conn.rollback()
 
 
-# A deadline against hanging, not a speed check: alone it takes about 4 minutes; side by side
-# with the suite on two cores, CI saw it pass 10 (pytest's default timeout).
+# A deadline against hanging, not a speed check: alone it takes about 4 minutes, but side by
+# side with the rest of the suite in CI (two cores) it ran past pytest's 10-minute default
+# timeout.
 @pytest.mark.timeout(1200)
 def test_a_fresh_deployment_builds_every_model_of_a_loaded_month(
     stack: DagsterStack, pg_schema: str, tmp_path: Path

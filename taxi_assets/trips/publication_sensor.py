@@ -193,10 +193,11 @@ class _Watch:
             )
             config = refetch_config(self.spec)
             requests.append(_request(month, "revised file", current, change, config))
-        notes.append(
-            f"{self.spec.table}: {unchanged} loaded month(s) of the last {lookback} "
-            "unchanged at the TLC"
-        )
+        if loaded:  # with nothing loaded, new_months has said so already
+            notes.append(
+                f"{self.spec.table}: {unchanged} loaded month(s) of the last {lookback} "
+                "unchanged at the TLC"
+            )
         return requests, notes
 
     def _from_tlc(self, month: str) -> bool:
