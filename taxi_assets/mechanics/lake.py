@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from upath import UPath
 
 _TEMP_MARK = ".part-"
+_MANIFEST_SUFFIX = ".manifest.json"  # beside the file it records: `<file name>.manifest.json`
 _PARQUET_MAGIC = b"PAR1"
 # A local folder, or a universal-pathlib path on an object store (same pathlib interface).
 LakePath: TypeAlias = "Path | UPath"
@@ -89,16 +90,17 @@ class Lake:
     def prune(self, spec: DatasetSpec, loaded: set[str]) -> list[LakePath]:
         """Remove the files of the dataset's months older than its newest `keep_months` in the
         lake, those already loaded only; their manifests stay (the record of the version loaded,
-        which the TLC sensor compares with). The removed paths, oldest first."""
+        which the TLC sensor compares with). The files are the ones the dataset's manifests
+        record, by month. The removed paths, oldest first."""
         if self.keep_months <= 0:
             return []
-        folder, stem = self.root / spec.name, f"{spec.name}_tripdata_"
-        files: dict[str, list[LakePath]] = {}
-        for path in folder.glob(f"{stem}*") if folder.is_dir() else []:
-            for suffix in (".csv.gz", ".parquet"):
-                month = path.name.removeprefix(stem).removesuffix(suffix)
-                if path.name.endswith(suffix) and len(month) == len("YYYY-MM"):
-                    files.setdefault(month, []).append(path)
+        folder = self.root / spec.name
+        files: dict[str, list[LakePath]] = {}  # month -> its files still in the lake
+        for manifest in folder.glob(f"*{_MANIFEST_SUFFIX}") if folder.is_dir() else []:
+            path = manifest.with_name(manifest.name.removesuffix(_MANIFEST_SUFFIX))
+            entry = self._recorded_beside(path)
+            if entry is not None and path.is_file():
+                files.setdefault(entry.month, []).append(path)
         older = sorted(files)[: -self.keep_months]
         removed = [path for month in older if month in loaded for path in sorted(files[month])]
         for path in removed:
@@ -116,7 +118,7 @@ class Lake:
 
     @staticmethod
     def manifest_path(path: LakePath) -> LakePath:
-        return path.with_name(path.name + ".manifest.json")
+        return path.with_name(path.name + _MANIFEST_SUFFIX)
 
     def verified(self, spec: DatasetSpec, month: dt.date) -> LakeFile | None:
         """The month's file if present and still matching its manifest, else None."""
@@ -191,6 +193,12 @@ class Lake:
         Where rows go is decided by the partition key alone: a manifest naming another month,
         or a URL of another file, than its own path is corrupt, and its file unverified.
         """
+        entry = self._recorded_beside(path)
+        return entry if entry is not None and entry.month == f"{month:%Y-%m}" else None
+
+    def _recorded_beside(self, path: LakePath) -> LakeFile | None:
+        """The entry of `path`'s manifest, or None when it is missing, unreadable or its URL
+        names another file than `path`."""
         manifest = self.manifest_path(path)
         try:
             if not manifest.is_file():  # reading a FIFO under that name would wait for ever
@@ -199,9 +207,7 @@ class Lake:
             entry = LakeFile(**{**raw, "path": path})
         except (OSError, ValueError, TypeError):
             return None
-        if entry.month != f"{month:%Y-%m}" or not entry.url.endswith("/" + path.name):
-            return None
-        return entry
+        return entry if entry.url.endswith("/" + path.name) else None
 
     def store(
         self,
