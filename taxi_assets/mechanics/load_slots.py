@@ -78,8 +78,24 @@ def load_slot(
     try:
         yield slot
     finally:
-        with contextlib.suppress(psycopg.Error):  # a broken connection released it already
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", (_key(schema), slot))
+        _release(conn, schema, slot)
+
+
+@contextlib.contextmanager
+def spare_load_slot(conn: psycopg.Connection, schema: str, slots: int) -> Iterator[int | None]:
+    """Hold a free load slot on `conn` for the block if one is free right now, else None: for
+    a load that can use another COPY stream, never worth waiting for."""
+    slot = _try_each(conn, schema, slots)
+    try:
+        yield slot
+    finally:
+        if slot is not None:
+            _release(conn, schema, slot)
+
+
+def _release(conn: psycopg.Connection, schema: str, slot: int) -> None:
+    with contextlib.suppress(psycopg.Error):  # a broken connection released it already
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", (_key(schema), slot))
 
 
 def _try_each(conn: psycopg.Connection, schema: str, slots: int) -> int | None:

@@ -24,6 +24,14 @@ import psycopg
 import tenacity
 from psycopg import sql
 
+from taxi_assets.mechanics.copy_streams import (
+    BLOCK_BYTES,
+    CopyStream,
+    LineMap,
+    StreamError,
+    copy_split,
+    line_blocks,
+)
 from taxi_assets.mechanics.credentials import masked_url, redact
 from taxi_assets.mechanics.disk_space import data_directory, shortfall
 from taxi_assets.mechanics.errors import (
@@ -36,6 +44,8 @@ from taxi_assets.mechanics.load_slots import (
     DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
     DEFAULT_LOAD_SLOTS,
     load_slot,
+    slots_in_use,
+    spare_load_slot,
 )
 from taxi_assets.mechanics.schema import Column, column_definitions, column_list
 
@@ -76,6 +86,7 @@ class LoadStats:
     rows: int
     seconds: float
     first_rows: tuple[tuple, ...] = ()
+    copy_streams: int = 1  # COPY connections that wrote the rows at once
 
     @property
     def rows_per_second(self) -> float:
@@ -132,6 +143,8 @@ class WarehouseWriter:
     first_backoff_seconds: float = 1.0
     load_slots: int = DEFAULT_LOAD_SLOTS  # month loads at once into this schema, all runs together
     load_slot_timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS  # then it fails
+    copy_streams: int = 2  # COPY streams of one month, each holding a load slot, when free
+    copy_block_bytes: int = BLOCK_BYTES  # what one stream is handed at a time
 
     @property
     def display_url(self) -> str:
@@ -350,16 +363,95 @@ class WarehouseWriter:
         ):
             _refuse_without_room(conn, needed_bytes, where)
             self.ensure(conn, table)
+            gate = _MonthGate(expected_rows, check_staged, where)
+            with self._second_stream(conn, control) as second:
+                if second is None:
+                    with _transaction_committed_in(conn, control.commit_turn):
+                        self.lock(conn, table.name, month_slice(month))
+                        self._create_month_staging(conn, table, staging, month)
+                        rows = self._copy(conn, staging, columns, chunks, where)
+                        first_rows = self._swap_month(conn, table, month, staging, gate, rows)
+                else:
+                    rows, first_rows = self._load_in_two_streams(
+                        conn, second, table, month, staging, columns, chunks, gate, control
+                    )
+        streams = 1 if second is None else 2
+        return LoadStats(child, rows, time.monotonic() - started, first_rows, streams)
+
+    @contextlib.contextmanager
+    def _second_stream(
+        self, conn: psycopg.Connection, control: LoadControl
+    ) -> Iterator[psycopg.Connection | None]:
+        """A second connection holding a spare load slot for the month's second COPY stream,
+        or None when the month gets one stream (a single slot configured, or none free now)."""
+        if self.copy_streams < 2 or slots_in_use(conn, self.schema) >= self.load_slots:
+            yield None
+            return
+        with (
+            self.connect() as second,
+            control.cancellable(second),
+            spare_load_slot(second, self.schema, self.load_slots) as slot,
+        ):
+            yield second if slot is not None else None
+
+    def _load_in_two_streams(
+        self,
+        conn: psycopg.Connection,
+        second: psycopg.Connection,
+        table: Table,
+        month: dt.date,
+        staging: sql.Identifier,
+        columns: tuple[Column, ...],
+        chunks: Iterable[bytes],
+        gate: "_MonthGate",
+        control: LoadControl,
+    ) -> tuple[int, tuple[tuple, ...]]:
+        """The month's rows COPYed by two connections at once into one staging table.
+
+        The second connection must see the staging table, so it is created and committed
+        first, under the month's session-level lock (the same key as the one-stream path's
+        transaction lock, so writers of a month still take turns). The second stream commits
+        its rows once the row count holds; the swap then commits with the first stream's rows.
+        Any failure drops the staging table; only a process killed mid-load leaves it behind,
+        holding no month of anyone's, and the month's next load drops it.
+        """
+        key = (f"{self.schema}.{table.name}", month_slice(month))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
+        try:
+            with conn.transaction():
+                self._create_month_staging(conn, table, staging, month)
             with _transaction_committed_in(conn, control.commit_turn):
                 self.lock(conn, table.name, month_slice(month))
-                self._create_month_staging(conn, table, staging, month)
-                rows = self._copy(conn, staging, columns, chunks, where)
-                _gate_rows(rows, expected_rows, where)
-                check_staged(conn, staging)
-                conn.execute(sql.SQL("ANALYZE {}").format(staging))
-                first_rows = self._preview(conn, staging, table.columns)
-                self._swap(conn, staging, child, where, attach=(table, month))
-        return LoadStats(child, rows, time.monotonic() - started, first_rows)
+                with second.transaction():
+                    rows = self._copy_split((conn, second), staging, columns, chunks, gate.where)
+                    _gate_rows(rows, gate.expected_rows, gate.where)
+                first_rows = self._swap_month(conn, table, month, staging, gate, rows)
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):  # a broken connection: the next load drops it
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+            raise
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
+        return rows, first_rows
+
+    def _swap_month(
+        self,
+        conn: psycopg.Connection,
+        table: Table,
+        month: dt.date,
+        staging: sql.Identifier,
+        gate: "_MonthGate",
+        rows: int,
+    ) -> tuple[tuple, ...]:
+        """Gate the staged month, then swap it in as the month's child; its first rows."""
+        _gate_rows(rows, gate.expected_rows, gate.where)
+        gate.check_staged(conn, staging)
+        conn.execute(sql.SQL("ANALYZE {}").format(staging))
+        first_rows = self._preview(conn, staging, table.columns)
+        child = f"{table.name}_{month:%Y_%m}"
+        self._swap(conn, staging, child, gate.where, attach=(table, month))
+        return first_rows
 
     def _create_month_staging(
         self, conn: psycopg.Connection, table: Table, staging: sql.Identifier, month: dt.date
@@ -449,22 +541,39 @@ class WarehouseWriter:
                     for chunk in chunks:
                         copy.write(chunk)
                 return cur.rowcount
-        except psycopg.errors.DataError as exc:
-            raise BadSourceFileError(
-                f"{where} has a row Postgres rejects: {_describe(exc)}; the previous rows are "
-                "unchanged"
-            ) from exc
-        except psycopg.errors.CheckViolation as exc:
-            if exc.diag.constraint_name != FINITE_NUMBERS:
+        except psycopg.Error as exc:
+            refusal = _refusal(exc, where)
+            if refusal is None:
                 raise
-            raise BadSourceFileError(
-                f"{where} has a NaN or infinite number, which no fare or distance can be: "
-                f"{_describe(exc)}; the previous rows are unchanged"
-            ) from exc
-        except psycopg.errors.IntegrityError as exc:
-            raise LoadRejectedError(
-                f"{where} breaks a key constraint: {_describe(exc)}; the month was not replaced"
-            ) from exc
+            raise refusal from exc
+
+    def _copy_split(
+        self,
+        conns: tuple[psycopg.Connection, ...],
+        staging: sql.Identifier,
+        columns: tuple[Column, ...],
+        chunks: Iterable[bytes],
+        where: str,
+    ) -> int:
+        """COPY CSV (header line first) into `columns` over all `conns` at once (copy_streams.py);
+        a refused row is named by its line in the file. No FREEZE: the table is committed."""
+        names, header = column_list(columns), ("true", "false")
+        streams = [
+            CopyStream(
+                conn,
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {})").format(
+                    staging, names, sql.SQL(header[min(number, 1)])
+                ),
+            )
+            for number, conn in enumerate(conns)
+        ]
+        try:
+            return copy_split(streams, line_blocks(chunks, self.copy_block_bytes))
+        except StreamError as exc:  # what the stream's own thread raised, said in file terms
+            error = exc.error
+            if isinstance(error, psycopg.Error) and (refusal := _refusal(error, where, exc.lines)):
+                raise refusal from error
+            raise error from None
 
     def _preview(
         self,
@@ -556,11 +665,46 @@ def _primary_key(columns: tuple[str, ...]) -> sql.Composable:
     )
 
 
-def _describe(exc: psycopg.Error) -> str:
-    """`<message> (COPY …, line N, column C: "…")`: the server's own pointer to the line."""
+def _describe(exc: psycopg.Error, lines: LineMap | None = None) -> str:
+    """`<message> (COPY …, line N, column C: "…")`: the server's own pointer to the line, as
+    a line of the file when the row came through one of several streams (`lines`)."""
     primary = exc.diag.message_primary or str(exc)
     context = (exc.diag.context or "").strip().replace("\n", "; ")
+    if lines is not None:
+        context = lines.in_file_terms(context)
     return f"{primary} ({context})" if context else primary
+
+
+def _refusal(exc: psycopg.Error, where: str, lines: LineMap | None = None) -> TaxiError | None:
+    """The error naming month, file and line for a row Postgres refused in a COPY; None for
+    anything else (the caller re-raises it as it is)."""
+    if isinstance(exc, psycopg.errors.DataError):
+        return BadSourceFileError(
+            f"{where} has a row Postgres rejects: {_describe(exc, lines)}; the previous rows "
+            "are unchanged"
+        )
+    if isinstance(exc, psycopg.errors.CheckViolation):
+        if exc.diag.constraint_name != FINITE_NUMBERS:
+            return None
+        return BadSourceFileError(
+            f"{where} has a NaN or infinite number, which no fare or distance can be: "
+            f"{_describe(exc, lines)}; the previous rows are unchanged"
+        )
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return LoadRejectedError(
+            f"{where} breaks a key constraint: {_describe(exc, lines)}; the month was not replaced"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _MonthGate:
+    """What a staged month must pass before its swap: the lake's row count, then the caller's
+    check on the staged rows."""
+
+    expected_rows: int
+    check_staged: StagedCheck
+    where: str
 
 
 @contextlib.contextmanager

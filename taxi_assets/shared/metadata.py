@@ -43,6 +43,7 @@ def load_metadata(
         **table_metadata(spec.warehouse_columns, stats, schema),
         "load_seconds": round(stats.seconds, 3),
         "rows_per_second": round(stats.rows_per_second),
+        "copy_streams": stats.copy_streams,
         "source": lake_file.source,
         "source_url": dg.MetadataValue.url(lake_file.url),
         "source_bytes": lake_file.bytes,

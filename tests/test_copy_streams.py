@@ -1,0 +1,125 @@
+"""A month COPYed by two connections at once: the same rows as one stream, errors named by the
+file's line, nothing left behind, one stream when no second load slot is free."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from taxi_assets.datasets import YELLOW
+from taxi_assets.mechanics.copy_streams import LineMap, line_blocks
+from taxi_assets.mechanics.errors import BadSourceFileError
+from taxi_assets.mechanics.load_slots import load_slot
+from taxi_assets.mechanics.writer import LoadStats, WarehouseWriter
+from taxi_testkit.generate import month_chunks
+from tests.support.postgres import TEST_PG_URL, table_fingerprint, tables_like
+
+MONTH, ROWS, CHILD = dt.date(2021, 3, 1), 20_000, "yellow_taxi_2021_03"
+SMALL_BLOCKS = 64 << 10  # a 20,000-row month is about 40 blocks
+
+
+def load(schema: str, chunks: list[bytes], streams: int = 2, rows: int = ROWS) -> LoadStats:
+    writer = WarehouseWriter(
+        url=TEST_PG_URL,
+        schema=schema,
+        copy_streams=streams,
+        copy_block_bytes=SMALL_BLOCKS,
+        load_attempts=1,
+    )
+    where = f"{MONTH:%Y-%m} (yellow_tripdata_{MONTH:%Y-%m}.csv.gz)"
+    return writer.replace_month(YELLOW.parent_table, MONTH, lambda: iter(chunks), rows, where)
+
+
+@pytest.fixture(scope="module")
+def month() -> list[bytes]:
+    return list(month_chunks(YELLOW, MONTH, ROWS))
+
+
+def with_field(chunks: list[bytes], file_line: int, column: int, value: bytes) -> list[bytes]:
+    lines = b"".join(chunks).split(b"\r\n")
+    fields = lines[file_line - 1].split(b",")
+    fields[column] = value
+    lines[file_line - 1] = b",".join(fields)
+    body = b"\r\n".join(lines)
+    return [body[i : i + 100_000] for i in range(0, len(body), 100_000)]
+
+
+def test_blocks_end_at_line_ends_and_give_the_input_back() -> None:
+    text = b"h\r\n" + b"".join(b"%d,x\r\n" % n for n in range(5000))
+    blocks = list(line_blocks([text[i : i + 777] for i in range(0, len(text), 777)], 4096))
+    assert b"".join(blocks) == text
+    assert len(blocks) > 5 and all(block.endswith(b"\r\n") for block in blocks)
+
+
+def test_a_block_never_ends_inside_a_quoted_field() -> None:
+    text = b'a,"x\nspans\nlines"\n' * 50
+    blocks = list(line_blocks([text[i : i + 7] for i in range(0, len(text), 7)], 16))
+    assert b"".join(blocks) == text
+    assert all(block.count(b'"') % 2 == 0 for block in blocks)
+
+
+def test_a_stream_line_maps_to_the_file_line() -> None:
+    lines = LineMap()
+    lines.add(file_line=11, lines=5)  # the stream's lines 1-5 are the file's 11-15
+    lines.add(file_line=31, lines=5)  # 6-10 are 31-35
+    assert [lines.file_line(n) for n in (1, 5, 6, 10)] == [11, 15, 31, 35]
+    assert lines.in_file_terms("COPY t, line 7, column a") == "COPY t, line 32, column a"
+
+
+def test_two_streams_store_exactly_the_rows_of_one(pg_schema: str, month: list[bytes]) -> None:
+    assert load(pg_schema, month, streams=1).copy_streams == 1
+    one_stream = table_fingerprint(pg_schema, CHILD)
+    assert load(pg_schema, month, streams=2).copy_streams == 2
+    assert table_fingerprint(pg_schema, CHILD) == one_stream == (ROWS, one_stream[1])
+    assert tables_like(pg_schema, "%staging") == []
+
+
+def test_a_bad_row_deep_in_the_file_is_named_by_its_file_line(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    load(pg_schema, month)
+    before = table_fingerprint(pg_schema, CHILD)
+    bad = with_field(month, file_line=17_001, column=10, value=b"abc")  # fare_amount
+    with pytest.raises(BadSourceFileError) as refused:
+        load(pg_schema, bad)
+    assert "2021-03 (yellow_tripdata_2021-03.csv.gz)" in str(refused.value)
+    assert "line 17001, column fare_amount" in str(refused.value)
+    assert table_fingerprint(pg_schema, CHILD) == before
+    assert tables_like(pg_schema, "%staging") == []
+
+
+def test_a_source_failing_after_its_last_byte_leaves_the_month_as_it_was(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    load(pg_schema, month)
+    before = table_fingerprint(pg_schema, CHILD)
+
+    def changed_since_verified() -> Iterator[bytes]:
+        yield from month
+        raise BadSourceFileError("2021-03 (lake file) no longer matches its manifest sha256")
+
+    writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
+    with pytest.raises(BadSourceFileError, match="no longer matches"):
+        writer.replace_month(YELLOW.parent_table, MONTH, changed_since_verified, ROWS, "2021-03")
+    assert table_fingerprint(pg_schema, CHILD) == before
+    assert tables_like(pg_schema, "%staging") == []
+
+
+def test_a_month_takes_one_stream_when_no_second_slot_is_free(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    with psycopg.connect(TEST_PG_URL, autocommit=True) as other, load_slot(other, pg_schema, 2):
+        assert load(pg_schema, month).copy_streams == 1
+    assert load(pg_schema, month).copy_streams == 2
+
+
+def test_a_wrong_row_count_keeps_the_month_and_commits_no_stream(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    load(pg_schema, month)
+    before = table_fingerprint(pg_schema, CHILD)
+    with pytest.raises(Exception, match="staged 20,000 rows but the lake manifest records 20,001"):
+        load(pg_schema, month, rows=ROWS + 1)
+    assert table_fingerprint(pg_schema, CHILD) == before
+    assert tables_like(pg_schema, "%staging") == []
