@@ -89,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="after the loads, the course's dbt models month by month against one full refresh",
     )
+    parser.add_argument(
+        "--reps", type=int, default=1, help="rounds of the three loads, interleaved (%(default)s)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch (default: temp)")
     args = parser.parse_args(argv)
@@ -161,28 +164,51 @@ def run(args: argparse.Namespace) -> dict:
     if server == "embedded":
         server = start_embedded_postgres(args.workdir / "pgdata")
     results["server"] = masked_url(server)
+    reps = [measure_rep(args, sizes, files, mirror, server, rep) for rep in range(args.reps)]
+    for method in ("one_stream", "course", "two_streams"):  # the median rep of each method
+        results[method] = median_rep([rep[method] for rep in reps])
+        results[f"{method}_seconds_each_rep"] = [rep[method]["seconds"] for rep in reps]
+    results["warehouse"], results["database"] = reps[0]["warehouse"], reps[0]["database"]
+    if "analytics" in reps[0]:
+        results["analytics"] = reps[0]["analytics"]
+    results["load_average_end"] = load_average()
+    return results
+
+
+def measure_rep(
+    args: argparse.Namespace, sizes: dict, files: dict, mirror: Path, server: str, rep: int
+) -> dict:
+    """One round, interleaved on the same files: one `psql` stream, our command (a fresh
+    database, lake and instance), two `psql` streams; the analytics after the first round."""
+    results: dict = {}
+    rows = {name: sum(m.values()) for name, m in sizes.items()}
     with throwaway_database(server, "taxi_bench") as db_url, serve_mirror(mirror) as url:
         results["database"] = make_url(db_url).database  # throwaway, dropped at the end
         results["one_stream"] = measure_copy(db_url, files, args.datasets, 1)
-        _log.info(f"one stream: {results['one_stream']}")
-        command = (
-            quarter_command(sizes)
-            if args.set == "2021q1"
-            else load_command(results["rows"], args.at_once)
-        )
-        home = dagster_home(args.workdir, (REPO / "dagster.yaml").read_text())
-        env = cli_env(home, url, args.workdir / "lake", db_url)
+        _log.info(f"rep {rep + 1}: one stream: {results['one_stream']}")
+        quarter = args.set == "2021q1"
+        command = quarter_command(sizes) if quarter else load_command(rows, args.at_once)
+        scratch = args.workdir / f"rep{rep}"
+        scratch.mkdir()
+        home = dagster_home(scratch, (REPO / "dagster.yaml").read_text())
+        env = cli_env(home, url, scratch / "lake", db_url)
         results["course"] = measure_course(env, command)
-        _log.info(f"course command: {results['course']['seconds']} s")
+        _log.info(f"rep {rep + 1}: course command: {results['course']['seconds']} s")
         results["warehouse"] = warehouse_facts(db_url, args.datasets)
-        if args.analytics:
+        if results["warehouse"]["rows"] != rows:
+            raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {rows}")
+        if args.analytics and rep == 0:
             results["analytics"] = analytics.measure(env, str(REPO), sizes)
             _log.info(f"analytics: {results['analytics']}")
         results["two_streams"] = measure_copy(db_url, files, args.datasets, 2)
-    results["load_average_end"] = load_average()
-    if results["warehouse"]["rows"] != results["rows"]:
-        raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {results['rows']}")
+        _log.info(f"rep {rep + 1}: two streams: {results['two_streams']}")
     return results
+
+
+def median_rep(figures: list[dict]) -> dict:
+    """The figures of the rep with the median seconds (the lower middle of an even count)."""
+    ranked = sorted(figures, key=lambda figure: figure["seconds"])
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def render(r: dict) -> str:
@@ -203,6 +229,8 @@ def render(r: dict) -> str:
         f"(load average before {r['one_stream']['load_average_before']})",
         f"psql \\copy, two streams: {two:.1f} s (load average before "
         f"{r['two_streams']['load_average_before']})",
+        f"each rep (s): course {r['course_seconds_each_rep']}, one stream "
+        f"{r['one_stream_seconds_each_rep']}, two streams {r['two_streams_seconds_each_rep']}",
         f"ratios: course / one stream {course['seconds'] / one:.2f} ({TARGETS[r['set']]}); "
         f"course / two streams {course['seconds'] / two:.2f}; two / one {two / one:.2f}",
         *([f"analytics: month by month {r['analytics']['month_by_month_seconds']} s, one "

@@ -81,16 +81,31 @@ def load_slot(
         _release(conn, schema, slot)
 
 
+class SpareSlot:
+    """A load slot taken because it was free, given back as soon as it is no longer used."""
+
+    def __init__(self, conn: psycopg.Connection, schema: str, slot: int) -> None:
+        self.conn, self.schema, self.slot, self.held = conn, schema, slot, True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            _release(self.conn, self.schema, self.slot)
+
+
 @contextlib.contextmanager
-def spare_load_slot(conn: psycopg.Connection, schema: str, slots: int) -> Iterator[int | None]:
-    """Hold a free load slot on `conn` for the block if one is free right now, else None: for
-    a load that can use another COPY stream, never worth waiting for."""
+def spare_load_slot(
+    conn: psycopg.Connection, schema: str, slots: int
+) -> Iterator[SpareSlot | None]:
+    """A load slot held on `conn` if one is free right now, else None: for a load that can use
+    another COPY stream, never worth waiting for. Released at the end of the block at the latest."""
     slot = _try_each(conn, schema, slots)
+    spare = None if slot is None else SpareSlot(conn, schema, slot)
     try:
-        yield slot
+        yield spare
     finally:
-        if slot is not None:
-            _release(conn, schema, slot)
+        if spare is not None:
+            spare.release()
 
 
 def _release(conn: psycopg.Connection, schema: str, slot: int) -> None:

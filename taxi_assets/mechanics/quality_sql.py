@@ -67,15 +67,33 @@ def month_counts(
     `duplicates` is the load's own count of repeated lines; without it (checks run on their
     own) the scan counts repeated rows as well.
     """
-    table = sql.Identifier(schema, spec.child_table(month))
     if not _exists(conn, schema, spec.child_table(month)):
         return None
+    table = sql.Identifier(schema, spec.child_table(month))
+    return table_counts(conn, table, spec, month, duplicates)
+
+
+def table_counts(
+    conn: psycopg.Connection,
+    table: sql.Identifier,
+    spec: DatasetSpec,
+    month: dt.date,
+    duplicates: int | None = None,
+) -> MonthCounts:
+    """The same counts, in one scan, of any table holding the month (its staged rows too)."""
     counts = [sql.SQL("count(*)"), *(_count(spec, rule, duplicates) for rule in spec.warnings)]
     query = sql.SQL("SELECT {} FROM {} AS t").format(sql.SQL(", ").join(counts), table)
     row = conn.execute(query, {"start": month, "end": next_month(month)}).fetchone()
     assert row is not None
     names = [rule.name for rule in spec.warnings]
     return MonthCounts(rows=row[0], flagged=dict(zip(names, row[1:], strict=True)))
+
+
+def with_duplicates(counts: MonthCounts, spec: DatasetSpec, duplicates: int) -> MonthCounts:
+    """`counts` with the dataset's duplicate rule set to the load's own count."""
+    names = {rule.name for rule in spec.warnings if rule.kind == "duplicates"}
+    flagged = {name: duplicates if name in names else n for name, n in counts.flagged.items()}
+    return MonthCounts(counts.rows, flagged)
 
 
 def outside_month_rows(

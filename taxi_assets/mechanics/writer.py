@@ -43,6 +43,7 @@ from taxi_assets.mechanics.errors import (
 from taxi_assets.mechanics.load_slots import (
     DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
     DEFAULT_LOAD_SLOTS,
+    SpareSlot,
     load_slot,
     slots_in_use,
     spare_load_slot,
@@ -373,7 +374,7 @@ class WarehouseWriter:
                         first_rows = self._swap_month(conn, table, month, staging, gate, rows)
                 else:
                     rows, first_rows = self._load_in_two_streams(
-                        conn, second, table, month, staging, columns, chunks, gate, control
+                        conn, *second, table, month, staging, columns, chunks, gate, control
                     )
         streams = 1 if second is None else 2
         return LoadStats(child, rows, time.monotonic() - started, first_rows, streams)
@@ -381,23 +382,25 @@ class WarehouseWriter:
     @contextlib.contextmanager
     def _second_stream(
         self, conn: psycopg.Connection, control: LoadControl
-    ) -> Iterator[psycopg.Connection | None]:
-        """A second connection holding a spare load slot for the month's second COPY stream,
-        or None when the month gets one stream (a single slot configured, or none free now)."""
+    ) -> Iterator[tuple[psycopg.Connection, SpareSlot] | None]:
+        """A second connection holding a spare load slot for the month's second COPY stream
+        (given back once that stream has committed), or None when the month gets one stream (a
+        single slot configured, or none free now)."""
         if self.copy_streams < 2 or slots_in_use(conn, self.schema) >= self.load_slots:
             yield None
             return
         with (
             self.connect() as second,
             control.cancellable(second),
-            spare_load_slot(second, self.schema, self.load_slots) as slot,
+            spare_load_slot(second, self.schema, self.load_slots) as spare,
         ):
-            yield second if slot is not None else None
+            yield None if spare is None else (second, spare)
 
     def _load_in_two_streams(
         self,
         conn: psycopg.Connection,
         second: psycopg.Connection,
+        spare: SpareSlot,
         table: Table,
         month: dt.date,
         staging: sql.Identifier,
@@ -425,6 +428,7 @@ class WarehouseWriter:
                 with second.transaction():
                     rows = self._copy_split((conn, second), staging, columns, chunks, gate.where)
                     _gate_rows(rows, gate.expected_rows, gate.where)
+                spare.release()  # its stream is done: the slot must not wait for this swap
                 first_rows = self._swap_month(conn, table, month, staging, gate, rows)
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # a broken connection: the next load drops it

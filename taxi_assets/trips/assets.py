@@ -27,12 +27,19 @@ from taxi_assets.mechanics.lake import Lake, LakeFile, reject
 from taxi_assets.mechanics.month_runner import Lane, run_months
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.progress import Progress, counting_lines
+from taxi_assets.mechanics.quality_sql import MonthCounts
 from taxi_assets.mechanics.writer import WarehouseWriter
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import partitions_for, publication_freshness
-from taxi_assets.trips.checks import Outcome, check_specs, evaluate, evaluations, staged_month_gate
+from taxi_assets.trips.checks import (
+    Outcome,
+    StagedMonthGate,
+    check_specs,
+    evaluate,
+    evaluations,
+)
 
 WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
@@ -185,14 +192,14 @@ def warehouse_asset(
 
         def load_and_check(month_key: str, lane: Lane) -> tuple[dict | None, list[Outcome]]:
             """In a thread of its own: the month's load (if selected), then its checks' SQL."""
-            metadata = None
+            metadata, staged = None, None
             if loading:
-                metadata = load_month(spec, writer, months_lake, month_key, lane)
+                metadata, staged = load_month(spec, writer, months_lake, month_key, lane)
             duplicates = metadata[DUPLICATE_ROWS] if metadata else None
             with writer.connect() as conn, lane.cancellable(conn):
                 month = parse_month(month_key)
                 outcomes = evaluate(
-                    conn, writer.schema, spec, month, months_lake, selected, duplicates
+                    conn, writer.schema, spec, month, months_lake, selected, duplicates, staged
                 )
                 return metadata, list(outcomes)
 
@@ -223,13 +230,15 @@ def warehouse_asset(
 
 def load_month(
     spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, lane: Lane
-) -> dict:
+) -> tuple[dict, MonthCounts | None]:
     """Replace the month's child table with the lake file, streamed; its metadata, with the
-    duplicate lines counted on the way (duplicates.py). A month the warehouse's disk (when it
-    is on this machine) cannot hold is refused before anything is written."""
+    duplicate lines counted on the way (duplicates.py), and the checks' counts of the rows
+    swapped in, taken by the staged gate's scan. A month the warehouse's disk (when it is on
+    this machine) cannot hold is refused before anything is written."""
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
     counters: list[DuplicateLines] = []
+    gate = StagedMonthGate(spec, month, lake_file.where)
 
     def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
         counters.append(DuplicateLines())
@@ -246,7 +255,7 @@ def load_month(
             lake_file.where,
             log,
             lane,
-            staged_month_gate(spec, month, lake_file.where),
+            gate,
             spec.parquet_columns if lake_file.source == TLC else None,
             lake_file.rows * spec.table_bytes_per_row * HEADROOM,
         )
@@ -264,4 +273,5 @@ def load_month(
         f"{key}: {stats.rows:,} rows into {writer.schema}.{stats.table} in "
         f"{stats.seconds:.1f}s ({stats.rows_per_second:,.0f} rows/s)"
     )
-    return {**load_metadata(spec, stats, writer.schema, lake_file), DUPLICATE_ROWS: duplicates}
+    metadata = {**load_metadata(spec, stats, writer.schema, lake_file), DUPLICATE_ROWS: duplicates}
+    return metadata, gate.counts

@@ -10,7 +10,7 @@ description's first word. The counting runs in Postgres (quality_sql.py), one qu
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,9 +93,14 @@ def evaluate(
     lake: Lake,
     selected: set[str],
     duplicates: int | None = None,
+    staged: q.MonthCounts | None = None,
 ) -> Iterator[Outcome]:
-    """The selected checks' outcomes for one month (`duplicates`: the load's own count)."""
-    counts = q.month_counts(conn, schema, spec, month, duplicates)
+    """The selected checks' outcomes for one month (`duplicates`: the load's own count;
+    `staged`: the counts the load took of the rows it just swapped in, else one scan now)."""
+    if staged is not None and duplicates is not None:
+        counts: q.MonthCounts | None = q.with_duplicates(staged, spec, duplicates)
+    else:
+        counts = q.month_counts(conn, schema, spec, month, duplicates)
     columns = q.column_types(conn, schema, spec.child_table(month))
     thresholds = {rule.name: rule.threshold for rule in spec.warnings}
     month_rule = _month_rule(spec)
@@ -173,25 +178,30 @@ def month_outcome(month: dt.date, outside: int, rows: int, max_share: float) -> 
     return Outcome(MONTH_CHECK, passed, text, metadata)
 
 
-def staged_month_gate(
-    spec: DatasetSpec, month: dt.date, where: str
-) -> Callable[[psycopg.Connection, sql.Identifier], None]:
+class StagedMonthGate:
     """MONTH_CHECK on the staged rows, inside the load's transaction before the swap: a file of
-    another month's trips is refused and the loaded month stays as it was."""
-    max_share = max_outside_month_share()
+    another month's trips is refused and the loaded month stays as it was. The same scan counts
+    every warning rule too (`counts`), so the checks after the swap need no scan of their own:
+    the month's table then holds exactly these rows."""
 
-    def gate(conn: psycopg.Connection, staging: sql.Identifier) -> None:
-        if _month_rule(spec) is None:
+    def __init__(self, spec: DatasetSpec, month: dt.date, where: str) -> None:
+        self.spec, self.month, self.where = spec, month, where
+        self.max_share = max_outside_month_share()
+        self.counts: q.MonthCounts | None = None
+
+    def __call__(self, conn: psycopg.Connection, staging: sql.Identifier) -> None:
+        # The duplicate rule's count is the load's own (duplicates.py), filled in afterwards.
+        self.counts = q.table_counts(conn, staging, self.spec, self.month, duplicates=0)
+        rule = _month_rule(self.spec)
+        if rule is None:
             return
-        rows, outside = q.outside_month_rows(conn, staging, spec, month)
-        outcome = month_outcome(month, outside, rows, max_share)
+        outside = self.counts.flagged[rule.name]
+        outcome = month_outcome(self.month, outside, self.counts.rows, self.max_share)
         if not outcome.passed:
             raise LoadRejectedError(
-                f"{where}: the blocking check {MONTH_CHECK} failed on the staged rows "
+                f"{self.where}: the blocking check {MONTH_CHECK} failed on the staged rows "
                 f"({outcome.description}); the month was not replaced"
             )
-
-    return gate
 
 
 def _month_rule(spec: DatasetSpec) -> WarningRule | None:
