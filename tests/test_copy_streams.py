@@ -114,6 +114,28 @@ def test_a_month_takes_one_stream_when_no_second_slot_is_free(
     assert load(pg_schema, month).copy_streams == 2
 
 
+def test_a_second_stream_joins_when_a_slot_frees_up_mid_load(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    other = psycopg.connect(TEST_PG_URL, autocommit=True)
+    body = b"".join(month)
+    pieces = [body[i : i + SMALL_BLOCKS] for i in range(0, len(body), SMALL_BLOCKS)]
+
+    def slot_freed_after_three_blocks() -> Iterator[bytes]:
+        for number, piece in enumerate(pieces):
+            if number == 3:
+                other.close()  # the other load ends: its slot is free
+            yield piece
+
+    with load_slot(other, pg_schema, 2):
+        writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
+        stats = writer.replace_month(
+            YELLOW.parent_table, MONTH, slot_freed_after_three_blocks, ROWS, "2021-03"
+        )
+    assert stats.copy_streams == 2 and stats.rows == ROWS
+    assert table_fingerprint(pg_schema, CHILD)[0] == ROWS
+
+
 def test_a_wrong_row_count_keeps_the_month_and_commits_no_stream(
     pg_schema: str, month: list[bytes]
 ) -> None:

@@ -15,7 +15,7 @@ import bisect
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -24,6 +24,7 @@ from psycopg import sql
 BLOCK_BYTES = 1 << 20
 _QUEUED_BLOCKS = 2  # per stream: a month holds about streams x 3 blocks at a time
 _WAIT_SECONDS = 0.05
+_JOIN_EVERY_BLOCKS = 4  # how often a free slot is asked for: one round trip per 4 MB
 _END, _ABORT = object(), object()
 _LINE = re.compile(r"\bline (\d+)\b")
 
@@ -137,15 +138,23 @@ class StreamError(Exception):
         self.error, self.lines = stream.error, stream.lines
 
 
-def copy_split(streams: Sequence[CopyStream], blocks: Iterable[bytes]) -> int:
+def copy_split(
+    streams: list[CopyStream],
+    blocks: Iterable[bytes],
+    join: Callable[[], CopyStream | None] = lambda: None,
+) -> int:
     """Feed `blocks` (the header line starts the first, which goes to the first stream) to the
-    streams; return the rows they stored together. The first failure ends every stream's COPY;
-    a stream's is raised as StreamError, the source's as itself."""
+    streams, adding the one `join()` returns when it returns one (asked every few blocks);
+    return the rows they stored together. The first failure ends every stream's COPY; a
+    stream's is raised as StreamError, the source's as itself."""
     for stream in streams:
         stream.start()
     file_line, ready = 1, streams[:1]
     try:
-        for block in blocks:
+        for number, block in enumerate(blocks):
+            if number % _JOIN_EVERY_BLOCKS == 0 and (joined := join()) is not None:
+                joined.start()
+                streams.append(joined)
             lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             _hand_over(ready, block, file_line, lines)
             file_line, ready = file_line + lines, streams

@@ -81,31 +81,15 @@ def load_slot(
         _release(conn, schema, slot)
 
 
-class SpareSlot:
-    """A load slot taken because it was free, given back as soon as it is no longer used."""
-
-    def __init__(self, conn: psycopg.Connection, schema: str, slot: int) -> None:
-        self.conn, self.schema, self.slot, self.held = conn, schema, slot, True
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            _release(self.conn, self.schema, self.slot)
+def try_load_slot(conn: psycopg.Connection, schema: str, slots: int) -> int | None:
+    """Take a free load slot on `conn` if there is one right now (no waiting): for a load that
+    can use another COPY stream, which is never worth waiting for. Give it back with
+    `release_load_slot`, or by closing the connection."""
+    return _try_each(conn, schema, slots)
 
 
-@contextlib.contextmanager
-def spare_load_slot(
-    conn: psycopg.Connection, schema: str, slots: int
-) -> Iterator[SpareSlot | None]:
-    """A load slot held on `conn` if one is free right now, else None: for a load that can use
-    another COPY stream, never worth waiting for. Released at the end of the block at the latest."""
-    slot = _try_each(conn, schema, slots)
-    spare = None if slot is None else SpareSlot(conn, schema, slot)
-    try:
-        yield spare
-    finally:
-        if spare is not None:
-            spare.release()
+def release_load_slot(conn: psycopg.Connection, schema: str, slot: int) -> None:
+    _release(conn, schema, slot)
 
 
 def _release(conn: psycopg.Connection, schema: str, slot: int) -> None:

@@ -43,10 +43,9 @@ from taxi_assets.mechanics.errors import (
 from taxi_assets.mechanics.load_slots import (
     DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS,
     DEFAULT_LOAD_SLOTS,
-    SpareSlot,
     load_slot,
-    slots_in_use,
-    spare_load_slot,
+    release_load_slot,
+    try_load_slot,
 )
 from taxi_assets.mechanics.schema import Column, column_definitions, column_list
 
@@ -365,42 +364,26 @@ class WarehouseWriter:
             _refuse_without_room(conn, needed_bytes, where)
             self.ensure(conn, table)
             gate = _MonthGate(expected_rows, check_staged, where)
-            with self._second_stream(conn, control) as second:
-                if second is None:
-                    with _transaction_committed_in(conn, control.commit_turn):
-                        self.lock(conn, table.name, month_slice(month))
-                        self._create_month_staging(conn, table, staging, month)
-                        rows = self._copy(conn, staging, columns, chunks, where)
-                        first_rows = self._swap_month(conn, table, month, staging, gate, rows)
-                else:
-                    rows, first_rows = self._load_in_two_streams(
-                        conn, *second, table, month, staging, columns, chunks, gate, control
+            if self.copy_streams < 2 or self.load_slots < 2:
+                with _transaction_committed_in(conn, control.commit_turn):
+                    self.lock(conn, table.name, month_slice(month))
+                    self._create_month_staging(conn, table, staging, month)
+                    rows = self._copy(conn, staging, columns, chunks, where)
+                    first_rows = self._swap_month(conn, table, month, staging, gate, rows)
+                streams = 1
+            else:
+                with self.connect() as spare, control.cancellable(spare):
+                    joining = _JoiningStream(spare, self.schema, self.load_slots)
+                    rows, first_rows = self._load_in_streams(
+                        conn, joining, table, month, staging, columns, chunks, gate, control
                     )
-        streams = 1 if second is None else 2
+                    streams = 1 + joining.joined
         return LoadStats(child, rows, time.monotonic() - started, first_rows, streams)
 
-    @contextlib.contextmanager
-    def _second_stream(
-        self, conn: psycopg.Connection, control: LoadControl
-    ) -> Iterator[tuple[psycopg.Connection, SpareSlot] | None]:
-        """A second connection holding a spare load slot for the month's second COPY stream
-        (given back once that stream has committed), or None when the month gets one stream (a
-        single slot configured, or none free now)."""
-        if self.copy_streams < 2 or slots_in_use(conn, self.schema) >= self.load_slots:
-            yield None
-            return
-        with (
-            self.connect() as second,
-            control.cancellable(second),
-            spare_load_slot(second, self.schema, self.load_slots) as spare,
-        ):
-            yield None if spare is None else (second, spare)
-
-    def _load_in_two_streams(
+    def _load_in_streams(
         self,
         conn: psycopg.Connection,
-        second: psycopg.Connection,
-        spare: SpareSlot,
+        joining: "_JoiningStream",
         table: Table,
         month: dt.date,
         staging: sql.Identifier,
@@ -409,14 +392,16 @@ class WarehouseWriter:
         gate: "_MonthGate",
         control: LoadControl,
     ) -> tuple[int, tuple[tuple, ...]]:
-        """The month's rows COPYed by two connections at once into one staging table.
+        """The month's rows COPYed into one staging table by this connection, joined by a
+        second one as soon as a load slot is free (at the start, or when another load ends).
 
         The second connection must see the staging table, so it is created and committed
         first, under the month's session-level lock (the same key as the one-stream path's
         transaction lock, so writers of a month still take turns). The second stream commits
-        its rows once the row count holds; the swap then commits with the first stream's rows.
-        Any failure drops the staging table; only a process killed mid-load leaves it behind,
-        holding no month of anyone's, and the month's next load drops it.
+        its rows once the row count holds and gives its slot back; the swap then commits with
+        the first stream's rows. Any failure drops the staging table; only a process killed
+        mid-load leaves it behind, holding no month of anyone's, and the month's next load
+        drops it.
         """
         key = (f"{self.schema}.{table.name}", month_slice(month))
         conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
@@ -425,10 +410,12 @@ class WarehouseWriter:
                 self._create_month_staging(conn, table, staging, month)
             with _transaction_committed_in(conn, control.commit_turn):
                 self.lock(conn, table.name, month_slice(month))
-                with second.transaction():
-                    rows = self._copy_split((conn, second), staging, columns, chunks, gate.where)
+                with joining:
+                    joining.statement = self._copy_statement(staging, columns, header=False)
+                    first = CopyStream(conn, self._copy_statement(staging, columns, header=True))
+                    rows = self._copy_split(first, joining, gate.where)(chunks)
                     _gate_rows(rows, gate.expected_rows, gate.where)
-                spare.release()  # its stream is done: the slot must not wait for this swap
+                    joining.commit()
                 first_rows = self._swap_month(conn, table, month, staging, gate, rows)
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # a broken connection: the next load drops it
@@ -551,33 +538,33 @@ class WarehouseWriter:
                 raise
             raise refusal from exc
 
+    @staticmethod
+    def _copy_statement(
+        staging: sql.Identifier, columns: tuple[Column, ...], header: bool
+    ) -> sql.Composed:
+        """COPY CSV into `columns`, in file order. No FREEZE: the staging table is committed."""
+        return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {})").format(
+            staging, column_list(columns), sql.SQL("true" if header else "false")
+        )
+
     def _copy_split(
-        self,
-        conns: tuple[psycopg.Connection, ...],
-        staging: sql.Identifier,
-        columns: tuple[Column, ...],
-        chunks: Iterable[bytes],
-        where: str,
-    ) -> int:
-        """COPY CSV (header line first) into `columns` over all `conns` at once (copy_streams.py);
-        a refused row is named by its line in the file. No FREEZE: the table is committed."""
-        names, header = column_list(columns), ("true", "false")
-        streams = [
-            CopyStream(
-                conn,
-                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {})").format(
-                    staging, names, sql.SQL(header[min(number, 1)])
-                ),
-            )
-            for number, conn in enumerate(conns)
-        ]
-        try:
-            return copy_split(streams, line_blocks(chunks, self.copy_block_bytes))
-        except StreamError as exc:  # what the stream's own thread raised, said in file terms
-            error = exc.error
-            if isinstance(error, psycopg.Error) and (refusal := _refusal(error, where, exc.lines)):
-                raise refusal from error
-            raise error from None
+        self, first: CopyStream, joining: "_JoiningStream", where: str
+    ) -> Callable[[Iterable[bytes]], int]:
+        """COPY the chunks (header line first) through `first` and, once it joins, the second
+        stream (copy_streams.py); a refused row is named by its line in the file."""
+
+        def copy(chunks: Iterable[bytes]) -> int:
+            try:
+                return copy_split([first], line_blocks(chunks, self.copy_block_bytes), joining)
+            except StreamError as exc:  # what a stream's own thread raised, in file terms
+                error = exc.error
+                if isinstance(error, psycopg.Error) and (
+                    refusal := _refusal(error, where, exc.lines)
+                ):
+                    raise refusal from error
+                raise error from None
+
+        return copy
 
     def _preview(
         self,
@@ -699,6 +686,45 @@ def _refusal(exc: psycopg.Error, where: str, lines: LineMap | None = None) -> Ta
             f"{where} breaks a key constraint: {_describe(exc, lines)}; the month was not replaced"
         )
     return None
+
+
+class _JoiningStream:
+    """A month's second COPY stream, on a connection of its own, started when one of the
+    schema's load slots is free (asked every few blocks, never waited for) and holding that
+    slot until its rows are committed or rolled back (the end of the `with` block)."""
+
+    def __init__(self, conn: psycopg.Connection, schema: str, slots: int) -> None:
+        self.conn, self.schema, self.slots = conn, schema, slots
+        self.statement: sql.Composed | None = None
+        self.slot: int | None = None
+        self.joined = 0
+
+    def __call__(self) -> CopyStream | None:
+        """The stream, if a slot is free now (once)."""
+        if self.slot is not None or self.statement is None:
+            return None
+        self.slot = try_load_slot(self.conn, self.schema, self.slots)
+        if self.slot is None:
+            return None
+        self.conn.execute("BEGIN")
+        self.joined = 1
+        return CopyStream(self.conn, self.statement)
+
+    def commit(self) -> None:
+        if self.joined:
+            self.conn.execute("COMMIT")
+
+    def __enter__(self) -> "_JoiningStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Roll back what was not committed and give the slot back."""
+        if self.slot is None:
+            return
+        with contextlib.suppress(psycopg.Error):  # a broken connection released both already
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("ROLLBACK")
+            release_load_slot(self.conn, self.schema, self.slot)
 
 
 @dataclass(frozen=True)
