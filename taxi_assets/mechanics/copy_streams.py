@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-BLOCK_BYTES = 1 << 20
-_QUEUED_BLOCKS = 2  # per stream: a month holds about streams x 3 blocks at a time
+BLOCK_BYTES = 256 << 10  # about 2,500 CSV lines; a stream is handed one at a time
+_QUEUED_BLOCKS = 4  # per stream: a month holds about streams x 5 blocks (2.5 MB) at a time
 _WAIT_SECONDS = 0.05
-_JOIN_EVERY_BLOCKS = 4  # how often a free slot is asked for: one round trip per 4 MB
+_JOIN_EVERY_BLOCKS = 16  # how often a free slot is asked for: one round trip per 4 MB
 _END, _ABORT = object(), object()
 _LINE = re.compile(r"\bline (\d+)\b")
 
