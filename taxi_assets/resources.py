@@ -227,8 +227,9 @@ class WarehouseResource(dg.ConfigurableResource):
     first_backoff_seconds: float = Field(default=1.0, description="Scale of the first backoff.")
     load_slots: int | None = Field(
         default=None,
-        description="Month loads at once into the warehouse schema, across all runs, and months "
-        f"side by side in one ranged step. Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
+        description="COPY streams at once into the warehouse schema, across all runs (a month "
+        "takes a second one while a slot is free), and months side by side in one ranged step. "
+        f"Unset: $TAXI_LOAD_SLOTS, else {DEFAULT_LOAD_SLOTS}.",
     )
     load_slot_timeout_seconds: float | None = Field(
         default=None,

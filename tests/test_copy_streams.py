@@ -45,11 +45,14 @@ def with_field(chunks: list[bytes], file_line: int, column: int, value: bytes) -
     return [body[i : i + 100_000] for i in range(0, len(body), 100_000)]
 
 
-def test_blocks_end_at_line_ends_and_give_the_input_back() -> None:
+@pytest.mark.parametrize("chunk_bytes", [777, 20_000], ids=["small chunks", "large chunks"])
+def test_blocks_end_at_line_ends_and_give_the_input_back(chunk_bytes: int) -> None:
     text = b"h\r\n" + b"".join(b"%d,x\r\n" % n for n in range(5000))
-    blocks = list(line_blocks([text[i : i + 777] for i in range(0, len(text), 777)], 4096))
+    chunks = [text[i : i + chunk_bytes] for i in range(0, len(text), chunk_bytes)]
+    blocks = list(line_blocks(chunks, 4096))
     assert b"".join(blocks) == text
     assert len(blocks) > 5 and all(block.endswith(b"\r\n") for block in blocks)
+    assert max(len(block) for block in blocks) <= 4096  # a stream's queue holds small blocks
 
 
 def test_a_block_never_ends_inside_a_quoted_field() -> None:

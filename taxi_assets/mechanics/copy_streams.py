@@ -60,14 +60,23 @@ def line_blocks(chunks: Iterable[bytes], block_bytes: int = BLOCK_BYTES) -> Iter
     pending = bytearray()
     for chunk in chunks:
         pending += chunk
-        if len(pending) < block_bytes:
-            continue
-        cut = pending.rfind(b"\n") + 1
-        if cut and pending.count(b'"', 0, cut) % 2 == 0:
-            yield bytes(pending[:cut])
+        while len(pending) >= block_bytes and (cut := _block_end(pending, block_bytes)):
+            with memoryview(pending) as view:
+                block = bytes(view[:cut])
             del pending[:cut]
+            yield block
     if pending:
         yield bytes(pending)
+
+
+def _block_end(pending: bytearray, block_bytes: int) -> int:
+    """Where the first block of `pending` ends: after its last line end within `block_bytes`
+    (or the first beyond), moved on to a later line end while a quoted field is still open;
+    0 while `pending` holds no such place yet."""
+    cut = pending.rfind(b"\n", 0, block_bytes) + 1 or pending.find(b"\n", block_bytes) + 1
+    while cut and pending.count(b'"', 0, cut) % 2:
+        cut = pending.find(b"\n", cut) + 1
+    return cut
 
 
 class CopyStream:

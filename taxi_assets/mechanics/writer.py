@@ -141,7 +141,7 @@ class WarehouseWriter:
     lock_timeout_seconds: float = 10.0
     load_attempts: int = 3
     first_backoff_seconds: float = 1.0
-    load_slots: int = DEFAULT_LOAD_SLOTS  # month loads at once into this schema, all runs together
+    load_slots: int = DEFAULT_LOAD_SLOTS  # COPY streams at once into this schema, all runs together
     load_slot_timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS  # then it fails
     copy_streams: int = 2  # COPY streams of one month, each holding a load slot, when free
     copy_block_bytes: int = BLOCK_BYTES  # what one stream is handed at a time
