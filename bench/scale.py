@@ -92,6 +92,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--reps", type=int, default=1, help="rounds of the three loads, interleaved (%(default)s)"
     )
+    parser.add_argument(
+        "--mirror",
+        type=Path,
+        default=None,
+        help="folder of the generated months, kept and reused by later runs at the same scale "
+        "(default: in the scratch folder)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch (default: temp)")
     args = parser.parse_args(argv)
@@ -147,7 +154,7 @@ def run(args: argparse.Namespace) -> dict:
     full = QUARTER_SIZES if args.set == "2021q1" else FULL_SIZES
     sizes = scaled_sizes(args.scale, args.datasets, full)
     args.datasets = list(sizes)
-    mirror = args.workdir / "mirror"
+    mirror = args.mirror or args.workdir / "mirror"
     _log.info(f"generating {sum(sum(m.values()) for m in sizes.values()):,} rows")
     files = write_set(sizes, mirror)
     write_zones(mirror)
