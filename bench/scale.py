@@ -196,7 +196,7 @@ def measure_rep(
         quarter = args.set == "2021q1"
         command = quarter_command(sizes) if quarter else load_command(rows, args.at_once)
         scratch = args.workdir / f"rep{rep}"
-        scratch.mkdir()
+        scratch.mkdir(parents=True)
         home = dagster_home(scratch, (REPO / "dagster.yaml").read_text())
         env = cli_env(home, url, scratch / "lake", db_url)
         results["course"] = measure_course(env, command)
