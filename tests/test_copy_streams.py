@@ -2,6 +2,8 @@
 file's line, nothing left behind, one stream when no second load slot is free."""
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -148,3 +150,38 @@ def test_a_wrong_row_count_keeps_the_month_and_commits_no_stream(
         load(pg_schema, month, rows=ROWS + 1)
     assert table_fingerprint(pg_schema, CHILD) == before
     assert tables_like(pg_schema, "%staging") == []
+
+
+def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
+    pg_schema: str, month: list[bytes]
+) -> None:
+    """Both slots taken (another load, and this month's first stream); when the other load
+    ends, the load that waited takes its slot, not this month's second stream."""
+    other = psycopg.connect(TEST_PG_URL, autocommit=True)
+    waiter = psycopg.connect(TEST_PG_URL, autocommit=True)
+    got: list[int] = []
+    body = b"".join(month)
+    pieces = [body[i : i + SMALL_BLOCKS] for i in range(0, len(body), SMALL_BLOCKS)]
+
+    def wait_for_a_slot() -> None:
+        with load_slot(waiter, pg_schema, 2, poll_seconds=1.5) as slot:  # slower than a join
+            got.append(slot)
+            time.sleep(2.0)  # held while the month goes on loading
+
+    def others_come_and_go() -> Iterator[bytes]:
+        for number, piece in enumerate(pieces):
+            if number == 2:
+                waiting.start()
+                time.sleep(0.3)  # the waiter has found both slots taken
+            if number == 3:
+                other.close()  # the other load ends
+            time.sleep(0.05)  # a second stream asks for a slot every 16 pieces, 0.8 s
+            yield piece
+
+    waiting = threading.Thread(target=wait_for_a_slot)
+    with load_slot(other, pg_schema, 2):
+        writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
+        stats = writer.replace_month(YELLOW.parent_table, MONTH, others_come_and_go, ROWS, "m")
+    waiting.join()
+    waiter.close()
+    assert got == [0] and stats.copy_streams == 1

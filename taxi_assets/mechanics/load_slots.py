@@ -9,8 +9,12 @@ holds a slot for ever (a forgotten psql, a hung client) must not make every load
 so the load then fails naming who holds the slots. A crashed loader's connection closes and
 its slot frees itself: nothing to clean up.
 
-Keys are `(hashtext('<schema>/load_slot'), slot)`: the second key stays below N, while the
-per-month locks use `YYYYMM`, so the two never meet.
+A month alone may take a second slot for a second COPY stream (writer.py), but only a free one
+that no waiting load wants: a load that waits holds the schema's wait key shared, and a second
+stream asks for a slot only while nobody does.
+
+Keys are `(hashtext('<schema>/load_slot'), slot)` and `(hashtext('<schema>/load_wait'), 0)`:
+the second key stays below N, while the per-month locks use `YYYYMM`, so they never meet.
 """
 
 import contextlib
@@ -42,6 +46,10 @@ def _key(schema: str) -> str:
     return f"{schema}/load_slot"
 
 
+def _wait_key(schema: str) -> str:
+    return f"{schema}/load_wait"
+
+
 @contextlib.contextmanager
 def load_slot(
     conn: psycopg.Connection,
@@ -60,31 +68,50 @@ def load_slot(
     if slots < 1:
         raise ValueError(f"load slots must be at least 1, not {slots}")
     deadline = time.monotonic() + timeout_seconds
-    slot, waited = _try_each(conn, schema, slots), False
-    while slot is None:
-        if not waited:
-            on_wait(slots)
-            waited = True
-        if time.monotonic() >= deadline:
-            raise TaxiError(
-                f"{where}: waited {timeout_seconds:g}s for one of the {slots} load slots of "
-                f"schema {schema}, held by {holders(conn, schema, slots)}; nothing was loaded. "
-                "End a holder (SELECT pg_terminate_backend(<pid>)) or wait for it, then "
-                "materialize again; TAXI_LOAD_SLOT_TIMEOUT sets how long a load waits"
-            )
-        time.sleep(poll_seconds)
-        poll_seconds = min(poll_seconds * 1.5, _MAX_POLL_SECONDS)
-        slot = _try_each(conn, schema, slots)
+    slot = _try_each(conn, schema, slots)
+    if slot is None:
+        on_wait(slots)
+        with _waiting(conn, schema):
+            while slot is None:
+                if time.monotonic() >= deadline:
+                    raise TaxiError(
+                        f"{where}: waited {timeout_seconds:g}s for one of the {slots} load slots "
+                        f"of schema {schema}, held by {holders(conn, schema, slots)}; nothing "
+                        "was loaded. End a holder (SELECT pg_terminate_backend(<pid>)) or wait "
+                        "for it, then materialize again; TAXI_LOAD_SLOT_TIMEOUT sets how long a "
+                        "load waits"
+                    )
+                time.sleep(poll_seconds)
+                poll_seconds = min(poll_seconds * 1.5, _MAX_POLL_SECONDS)
+                slot = _try_each(conn, schema, slots)
     try:
         yield slot
     finally:
         _release(conn, schema, slot)
 
 
+@contextlib.contextmanager
+def _waiting(conn: psycopg.Connection, schema: str) -> Iterator[None]:
+    """Say, for as long as this load waits for a slot, that a load waits (a shared lock on the
+    schema's wait key): a month's second stream then leaves the next free slot to it."""
+    conn.execute("SELECT pg_advisory_lock_shared(hashtext(%s), 0)", (_wait_key(schema),))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a broken connection released it already
+            conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s), 0)", (_wait_key(schema),))
+
+
 def try_load_slot(conn: psycopg.Connection, schema: str, slots: int) -> int | None:
-    """Take a free load slot on `conn` if there is one right now (no waiting): for a load that
-    can use another COPY stream, which is never worth waiting for. Give it back with
-    `release_load_slot`, or by closing the connection."""
+    """Take a free load slot on `conn` if there is one right now and no load is waiting for one
+    (a waiting load goes first): for a month's second COPY stream, never worth waiting for.
+    Give it back with `release_load_slot`, or by closing the connection."""
+    nobody_waits = conn.execute(
+        "SELECT pg_try_advisory_lock(hashtext(%s), 0)", (_wait_key(schema),)
+    ).fetchone()
+    if not (nobody_waits and nobody_waits[0]):
+        return None
+    conn.execute("SELECT pg_advisory_unlock(hashtext(%s), 0)", (_wait_key(schema),))
     return _try_each(conn, schema, slots)
 
 
