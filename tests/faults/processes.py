@@ -96,8 +96,8 @@ def advisory_waiters_behind(holder_pid: int) -> list[tuple]:
 def copy_progress(schema: str) -> int:
     """Rows COPY has processed so far into a table of `schema` (0 when none is running).
 
-    Matched through the statement text: the staging table is new in an uncommitted
-    transaction, so other sessions cannot see it in pg_class yet.
+    Matched through the statement text: a one-stream load's staging table is new in an
+    uncommitted transaction, so other sessions cannot see it in pg_class yet.
     """
     rows = query(
         "SELECT coalesce(sum(p.tuples_processed), 0) FROM pg_stat_progress_copy p "

@@ -44,7 +44,11 @@ def test_a_killed_fhv_load_rolls_back_and_the_next_run_loads_the_month(
     kill_group(run)
     wait_for(lambda: not sessions_of(pg_schema), "the killed run's session to end")
     assert table_fingerprint(pg_schema, CHILD) == before and before[0] == DATASET_ROWS[(FHV, MONTH)]
-    assert tables_like(pg_schema, "%staging") == []
+    # A month COPYed in two streams stages into a committed table: at most that is left,
+    # outside the parent, and the month's next load replaces it.
+    assert tables_like(pg_schema, "%staging") in ([], [f"{CHILD}_staging"])
+    assert count_rows(pg_schema, "fhv_taxi") == before[0]
     big = {**resources, "source": TaxiSource(base_url=big_fhv_mirror)}
     load({**big, "lake": DataLake(root=str(tmp_path / "big"))})
     assert count_rows(pg_schema, CHILD) == BIG_ROWS
+    assert tables_like(pg_schema, "%staging") == []

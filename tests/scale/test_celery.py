@@ -183,7 +183,7 @@ def _wait_for(
 
 
 def _copy_in_progress(schema: str) -> bool:
-    """A COPY into a (still uncommitted) staging table of `schema` is running."""
+    """A COPY into a staging table of `schema` is running."""
     query = (
         "SELECT 1 FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) "
         "WHERE a.query LIKE %s"
