@@ -4,14 +4,14 @@ file's line, nothing left behind, one stream when no second load slot is free.""
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 
 from taxi_assets.datasets import YELLOW
 from taxi_assets.mechanics.copy_streams import LineMap, line_blocks
-from taxi_assets.mechanics.errors import BadSourceFileError
+from taxi_assets.mechanics.errors import BadSourceFileError, LoadRejectedError, TaxiError
 from taxi_assets.mechanics.load_slots import load_slot
 from taxi_assets.mechanics.writer import LoadStats, WarehouseWriter
 from taxi_testkit.generate import month_chunks
@@ -21,16 +21,47 @@ MONTH, ROWS, CHILD = dt.date(2021, 3, 1), 20_000, "yellow_taxi_2021_03"
 SMALL_BLOCKS = 64 << 10  # a 20,000-row month is about 40 blocks
 
 
-def load(schema: str, chunks: list[bytes], streams: int = 2, rows: int = ROWS) -> LoadStats:
+def load(
+    schema: str,
+    chunks: list[bytes] | Callable[[], Iterator[bytes]],
+    streams: int = 2,
+    rows: int = ROWS,
+) -> LoadStats:
+    """The month through the writer in small blocks: `chunks`, or what `chunks()` yields."""
     writer = WarehouseWriter(
         url=TEST_PG_URL,
         schema=schema,
-        copy_streams=streams,
+        second_stream=streams == 2,
         copy_block_bytes=SMALL_BLOCKS,
         load_attempts=1,
     )
     where = f"{MONTH:%Y-%m} (yellow_tripdata_{MONTH:%Y-%m}.csv.gz)"
-    return writer.replace_month(YELLOW.parent_table, MONTH, lambda: iter(chunks), rows, where)
+    source = chunks if callable(chunks) else lambda: iter(chunks)
+    return writer.replace_month(YELLOW.parent_table, MONTH, source, rows, where)
+
+
+def refused(
+    schema: str,
+    month: list[bytes],
+    chunks: list[bytes] | Callable[[], Iterator[bytes]],
+    error: type[TaxiError],
+    rows: int = ROWS,
+) -> str:
+    """The message of a load of `chunks` over the loaded `month` that must fail with `error`,
+    once the month is checked to be as it was, with no staging table left."""
+    load(schema, month)
+    before = table_fingerprint(schema, CHILD)
+    with pytest.raises(error) as raised:
+        load(schema, chunks, rows=rows)
+    assert table_fingerprint(schema, CHILD) == before
+    assert tables_like(schema, "%staging") == []
+    return str(raised.value)
+
+
+def pieces(month: list[bytes]) -> list[bytes]:
+    """The month in pieces of one small block each."""
+    body = b"".join(month)
+    return [body[i : i + SMALL_BLOCKS] for i in range(0, len(body), SMALL_BLOCKS)]
 
 
 @pytest.fixture(scope="module")
@@ -83,32 +114,21 @@ def test_two_streams_store_exactly_the_rows_of_one(pg_schema: str, month: list[b
 def test_a_bad_row_deep_in_the_file_is_named_by_its_file_line(
     pg_schema: str, month: list[bytes]
 ) -> None:
-    load(pg_schema, month)
-    before = table_fingerprint(pg_schema, CHILD)
     bad = with_field(month, file_line=17_001, column=10, value=b"abc")  # fare_amount
-    with pytest.raises(BadSourceFileError) as refused:
-        load(pg_schema, bad)
-    assert "2021-03 (yellow_tripdata_2021-03.csv.gz)" in str(refused.value)
-    assert "line 17001, column fare_amount" in str(refused.value)
-    assert table_fingerprint(pg_schema, CHILD) == before
-    assert tables_like(pg_schema, "%staging") == []
+    message = refused(pg_schema, month, bad, BadSourceFileError)
+    assert message.startswith("2021-03 (yellow_tripdata_2021-03.csv.gz) has a row Postgres")
+    assert "line 17001, column fare_amount" in message
 
 
 def test_a_source_failing_after_its_last_byte_leaves_the_month_as_it_was(
     pg_schema: str, month: list[bytes]
 ) -> None:
-    load(pg_schema, month)
-    before = table_fingerprint(pg_schema, CHILD)
-
     def changed_since_verified() -> Iterator[bytes]:
         yield from month
         raise BadSourceFileError("2021-03 (lake file) no longer matches its manifest sha256")
 
-    writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
-    with pytest.raises(BadSourceFileError, match="no longer matches"):
-        writer.replace_month(YELLOW.parent_table, MONTH, changed_since_verified, ROWS, "2021-03")
-    assert table_fingerprint(pg_schema, CHILD) == before
-    assert tables_like(pg_schema, "%staging") == []
+    message = refused(pg_schema, month, changed_since_verified, BadSourceFileError)
+    assert "no longer matches" in message
 
 
 def test_a_month_takes_one_stream_when_no_second_slot_is_free(
@@ -123,20 +143,15 @@ def test_a_second_stream_joins_when_a_slot_frees_up_mid_load(
     pg_schema: str, month: list[bytes]
 ) -> None:
     other = psycopg.connect(TEST_PG_URL, autocommit=True)
-    body = b"".join(month)
-    pieces = [body[i : i + SMALL_BLOCKS] for i in range(0, len(body), SMALL_BLOCKS)]
 
     def slot_freed_after_three_blocks() -> Iterator[bytes]:
-        for number, piece in enumerate(pieces):
+        for number, piece in enumerate(pieces(month)):
             if number == 3:
                 other.close()  # the other load ends: its slot is free
             yield piece
 
     with load_slot(other, pg_schema, 2):
-        writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
-        stats = writer.replace_month(
-            YELLOW.parent_table, MONTH, slot_freed_after_three_blocks, ROWS, "2021-03"
-        )
+        stats = load(pg_schema, slot_freed_after_three_blocks)
     assert stats.copy_streams == 2 and stats.rows == ROWS
     assert table_fingerprint(pg_schema, CHILD)[0] == ROWS
 
@@ -144,12 +159,8 @@ def test_a_second_stream_joins_when_a_slot_frees_up_mid_load(
 def test_a_wrong_row_count_keeps_the_month_and_commits_no_stream(
     pg_schema: str, month: list[bytes]
 ) -> None:
-    load(pg_schema, month)
-    before = table_fingerprint(pg_schema, CHILD)
-    with pytest.raises(Exception, match="staged 20,000 rows but the lake manifest records 20,001"):
-        load(pg_schema, month, rows=ROWS + 1)
-    assert table_fingerprint(pg_schema, CHILD) == before
-    assert tables_like(pg_schema, "%staging") == []
+    message = refused(pg_schema, month, month, LoadRejectedError, rows=ROWS + 1)
+    assert "staged 20,000 rows but the lake manifest records 20,001" in message
 
 
 def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
@@ -160,8 +171,6 @@ def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
     other = psycopg.connect(TEST_PG_URL, autocommit=True)
     waiter = psycopg.connect(TEST_PG_URL, autocommit=True)
     got: list[int] = []
-    body = b"".join(month)
-    pieces = [body[i : i + SMALL_BLOCKS] for i in range(0, len(body), SMALL_BLOCKS)]
 
     def wait_for_a_slot() -> None:
         with load_slot(waiter, pg_schema, 2, poll_seconds=1.5) as slot:  # slower than a join
@@ -169,7 +178,7 @@ def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
             time.sleep(2.0)  # held while the month goes on loading
 
     def others_come_and_go() -> Iterator[bytes]:
-        for number, piece in enumerate(pieces):
+        for number, piece in enumerate(pieces(month)):
             if number == 2:
                 waiting.start()
                 time.sleep(0.3)  # the waiter has found both slots taken
@@ -180,8 +189,7 @@ def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
 
     waiting = threading.Thread(target=wait_for_a_slot)
     with load_slot(other, pg_schema, 2):
-        writer = WarehouseWriter(url=TEST_PG_URL, schema=pg_schema, copy_block_bytes=SMALL_BLOCKS)
-        stats = writer.replace_month(YELLOW.parent_table, MONTH, others_come_and_go, ROWS, "m")
+        stats = load(pg_schema, others_come_and_go)
     waiting.join()
     waiter.close()
     assert got == [0] and stats.copy_streams == 1

@@ -98,10 +98,10 @@ class CopyStream:
     def queued(self) -> int:
         return self._blocks.qsize()
 
-    def offer(self, block: bytes, file_line: int, lines: int, wait: float | None) -> bool:
-        """Queue the block, waiting at most `wait` seconds (None: not at all) for room."""
+    def offer(self, block: bytes, file_line: int, lines: int) -> bool:
+        """Queue the block, waiting a moment for room if there is none."""
         try:
-            self._blocks.put(block, block=wait is not None, timeout=wait)
+            self._blocks.put(block, timeout=_WAIT_SECONDS)
         except queue.Full:
             return False
         self.lines.add(file_line, lines)
@@ -183,10 +183,7 @@ def _hand_over(streams: Sequence[CopyStream], block: bytes, file_line: int, line
     while True:
         if any(stream.error is not None for stream in streams):
             raise _StreamFailed()
-        emptiest = min(streams, key=lambda stream: stream.queued)
-        if emptiest.offer(block, file_line, lines, None):
-            return
-        if emptiest.offer(block, file_line, lines, _WAIT_SECONDS):
+        if min(streams, key=lambda stream: stream.queued).offer(block, file_line, lines):
             return
 
 

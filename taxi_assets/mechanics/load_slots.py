@@ -87,7 +87,7 @@ def load_slot(
     try:
         yield slot
     finally:
-        _release(conn, schema, slot)
+        release_load_slot(conn, schema, slot)
 
 
 @contextlib.contextmanager
@@ -116,10 +116,6 @@ def try_load_slot(conn: psycopg.Connection, schema: str, slots: int) -> int | No
 
 
 def release_load_slot(conn: psycopg.Connection, schema: str, slot: int) -> None:
-    _release(conn, schema, slot)
-
-
-def _release(conn: psycopg.Connection, schema: str, slot: int) -> None:
     with contextlib.suppress(psycopg.Error):  # a broken connection released it already
         conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", (_key(schema), slot))
 

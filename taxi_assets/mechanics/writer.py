@@ -143,7 +143,7 @@ class WarehouseWriter:
     first_backoff_seconds: float = 1.0
     load_slots: int = DEFAULT_LOAD_SLOTS  # COPY streams at once into this schema, all runs together
     load_slot_timeout_seconds: float = DEFAULT_LOAD_SLOT_TIMEOUT_SECONDS  # then it fails
-    copy_streams: int = 2  # COPY streams of one month, each holding a load slot, when free
+    second_stream: bool = True  # a month's second COPY stream, holding a free load slot
     copy_block_bytes: int = BLOCK_BYTES  # what one stream is handed at a time
 
     @property
@@ -220,8 +220,24 @@ class WarehouseWriter:
     def lock(self, conn: psycopg.Connection, table: str, slice_: int) -> None:
         """Wait for the transaction-scoped lock on (schema, table, slice): writers of the same
         slice take turns; other slices, tables and schemas never wait for each other."""
-        key = f"{self.schema}.{table}"
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (key, slice_))
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s), %s)", self._lock_key(table, slice_)
+        )
+
+    @contextlib.contextmanager
+    def session_lock(self, conn: psycopg.Connection, table: str, slice_: int) -> Iterator[None]:
+        """The same lock held by the session across several transactions (the same key: a
+        writer holding either makes the other wait)."""
+        key = self._lock_key(table, slice_)
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):  # a broken connection released it already
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
+
+    def _lock_key(self, table: str, slice_: int) -> tuple[str, int]:
+        return f"{self.schema}.{table}", slice_
 
     def ensure(self, conn: psycopg.Connection, table: Table) -> None:
         """Create the schema and the table (a LIST-partitioned parent if so declared)."""
@@ -364,26 +380,25 @@ class WarehouseWriter:
             _refuse_without_room(conn, needed_bytes, where)
             self.ensure(conn, table)
             gate = _MonthGate(expected_rows, check_staged, where)
-            if self.copy_streams < 2 or self.load_slots < 2:
+            if not self.second_stream or self.load_slots < 2:
                 with _transaction_committed_in(conn, control.commit_turn):
                     self.lock(conn, table.name, month_slice(month))
                     self._create_month_staging(conn, table, staging, month)
                     rows = self._copy(conn, staging, columns, chunks, where)
-                    first_rows = self._swap_month(conn, table, month, staging, gate, rows)
+                    _gate_rows(rows, expected_rows, where)
+                    first_rows = self._swap_month(conn, table, month, staging, gate)
                 streams = 1
             else:
                 with self.connect() as spare, control.cancellable(spare):
-                    joining = _JoiningStream(spare, self.schema, self.load_slots)
-                    rows, first_rows = self._load_in_streams(
-                        conn, joining, table, month, staging, columns, chunks, gate, control
+                    rows, first_rows, streams = self._load_in_streams(
+                        conn, spare, table, month, staging, columns, chunks, gate, control
                     )
-                    streams = 1 + joining.joined
         return LoadStats(child, rows, time.monotonic() - started, first_rows, streams)
 
     def _load_in_streams(
         self,
         conn: psycopg.Connection,
-        joining: "_JoiningStream",
+        spare: psycopg.Connection,
         table: Table,
         month: dt.date,
         staging: sql.Identifier,
@@ -391,9 +406,10 @@ class WarehouseWriter:
         chunks: Iterable[bytes],
         gate: "_MonthGate",
         control: LoadControl,
-    ) -> tuple[int, tuple[tuple, ...]]:
-        """The month's rows COPYed into one staging table by this connection, joined by a
-        second one as soon as a load slot is free (at the start, or when another load ends).
+    ) -> tuple[int, tuple[tuple, ...], int]:
+        """The month's rows COPYed into one staging table by `conn`, joined by `spare` as soon
+        as a load slot is free (at the start, or when another load ends); the rows, the first
+        rows and the streams that wrote them.
 
         The second connection must see the staging table, so it is created and committed
         first, under the month's session-level lock (the same key as the one-stream path's
@@ -403,28 +419,26 @@ class WarehouseWriter:
         mid-load leaves it behind, holding no month of anyone's, and the month's next load
         drops it.
         """
-        key = (f"{self.schema}.{table.name}", month_slice(month))
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
-        try:
-            with conn.transaction():
-                self._create_month_staging(conn, table, staging, month)
-            with _transaction_committed_in(conn, control.commit_turn):
-                self.lock(conn, table.name, month_slice(month))
-                with joining:
-                    joining.statement = self._copy_statement(staging, columns, header=False)
-                    first = CopyStream(conn, self._copy_statement(staging, columns, header=True))
-                    rows = self._copy_split(first, joining, gate.where)(chunks)
-                    _gate_rows(rows, gate.expected_rows, gate.where)
-                    joining.commit()
-                first_rows = self._swap_month(conn, table, month, staging, gate, rows)
-        except BaseException:
-            with contextlib.suppress(psycopg.Error):  # a broken connection: the next load drops it
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
-            raise
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
-        return rows, first_rows
+        joining = _JoiningStream(
+            spare, self.schema, self.load_slots, self._copy_statement(staging, columns, False)
+        )
+        with self.session_lock(conn, table.name, month_slice(month)):
+            try:
+                with conn.transaction():
+                    self._create_month_staging(conn, table, staging, month)
+                with _transaction_committed_in(conn, control.commit_turn):
+                    with joining:
+                        first = CopyStream(conn, self._copy_statement(staging, columns, True))
+                        rows = self._copy_split(first, joining, chunks, gate.where)
+                        _gate_rows(rows, gate.expected_rows, gate.where)
+                        joining.commit()
+                    first_rows = self._swap_month(conn, table, month, staging, gate)
+            except BaseException:
+                # On a broken connection the staging table stays: the month's next load drops it.
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+                raise
+        return rows, first_rows, 1 + joining.joined
 
     def _swap_month(
         self,
@@ -433,10 +447,9 @@ class WarehouseWriter:
         month: dt.date,
         staging: sql.Identifier,
         gate: "_MonthGate",
-        rows: int,
     ) -> tuple[tuple, ...]:
-        """Gate the staged month, then swap it in as the month's child; its first rows."""
-        _gate_rows(rows, gate.expected_rows, gate.where)
+        """Check the staged month (its row count already held), then swap it in as the month's
+        child; its first rows."""
         gate.check_staged(conn, staging)
         conn.execute(sql.SQL("ANALYZE {}").format(staging))
         first_rows = self._preview(conn, staging, table.columns)
@@ -548,23 +561,17 @@ class WarehouseWriter:
         )
 
     def _copy_split(
-        self, first: CopyStream, joining: "_JoiningStream", where: str
-    ) -> Callable[[Iterable[bytes]], int]:
+        self, first: CopyStream, joining: "_JoiningStream", chunks: Iterable[bytes], where: str
+    ) -> int:
         """COPY the chunks (header line first) through `first` and, once it joins, the second
         stream (copy_streams.py); a refused row is named by its line in the file."""
-
-        def copy(chunks: Iterable[bytes]) -> int:
-            try:
-                return copy_split([first], line_blocks(chunks, self.copy_block_bytes), joining)
-            except StreamError as exc:  # what a stream's own thread raised, in file terms
-                error = exc.error
-                if isinstance(error, psycopg.Error) and (
-                    refusal := _refusal(error, where, exc.lines)
-                ):
-                    raise refusal from error
-                raise error from None
-
-        return copy
+        try:
+            return copy_split([first], line_blocks(chunks, self.copy_block_bytes), joining)
+        except StreamError as exc:  # what a stream's own thread raised, in file terms
+            error = exc.error
+            if isinstance(error, psycopg.Error) and (refusal := _refusal(error, where, exc.lines)):
+                raise refusal from error
+            raise error from None
 
     def _preview(
         self,
@@ -693,21 +700,25 @@ class _JoiningStream:
     schema's load slots is free (asked every few blocks, never waited for) and holding that
     slot until its rows are committed or rolled back (the end of the `with` block)."""
 
-    def __init__(self, conn: psycopg.Connection, schema: str, slots: int) -> None:
-        self.conn, self.schema, self.slots = conn, schema, slots
-        self.statement: sql.Composed | None = None
+    def __init__(
+        self, conn: psycopg.Connection, schema: str, slots: int, statement: sql.Composed
+    ) -> None:
+        self.conn, self.schema, self.slots, self.statement = conn, schema, slots, statement
         self.slot: int | None = None
-        self.joined = 0
+
+    @property
+    def joined(self) -> int:
+        """1 once the stream has joined, else 0."""
+        return int(self.slot is not None)
 
     def __call__(self) -> CopyStream | None:
         """The stream, if a slot is free now (once)."""
-        if self.slot is not None or self.statement is None:
+        if self.joined:
             return None
         self.slot = try_load_slot(self.conn, self.schema, self.slots)
         if self.slot is None:
             return None
         self.conn.execute("BEGIN")
-        self.joined = 1
         return CopyStream(self.conn, self.statement)
 
     def commit(self) -> None:
