@@ -6,9 +6,13 @@ and built, about a minute); tests that change months upstream get a warehouse of
 """
 
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from taxi_assets.mechanics.errors import TransientError
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
@@ -81,6 +85,59 @@ def test_a_month_keeps_what_staging_kept_and_the_mart_adds_up(built: dict):
     assert rows == trip_ids == kept_by_staging(schema, "2021-03") == mart_trips
     assert mart_revenue == revenue
     assert len(checks) >= 20 and all(check.passed for check in checks)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2021, 3, 15, hour, minute)
+
+
+# int_trips' anti-join against the course's row_number() = 1, on March's rows plus trips whose
+# rows differ only where NULLs meet: (vendor, pickup, zone, drop-off, total, drop-off zone).
+TIED_TRIPS = [
+    (1, at(10), 100, at(10, 30), 20, 5),  # kept: first by drop-off, then total
+    (1, at(10), 100, at(10, 30), None, 4),  # a NULL total sorts last
+    (1, at(10), 100, None, 10, 1),  # a NULL drop-off sorts last
+    (2, at(11), None, at(11, 20), 15, None),  # rows with no pickup zone are one trip
+    (2, at(11), None, at(11, 20), 15, 7),  # kept: a drop-off zone sorts before none
+    (2, at(11), -1, at(11, 20), 15, 7),  # zone -1 is another trip than no zone
+    (1, at(12), 7, at(12, 10), 9, 8),  # exact copies: one is kept
+    (1, at(12), 7, at(12, 10), 9, 8),
+]
+TRIP_COLUMNS = """vendor_id, pickup_datetime, pickup_location_id, dropoff_datetime,
+    total_amount, dropoff_location_id"""
+KEPT_BY_INT_TRIPS = f"""
+    SELECT {TRIP_COLUMNS} FROM int_trips WHERE file_month = '2021-03-01'
+    ORDER BY 1, 2, 3, 4, 5, 6"""
+KEPT_BY_ROW_NUMBER = f"""
+    SELECT {TRIP_COLUMNS}
+    FROM (SELECT *, row_number() OVER (
+              PARTITION BY file_month, vendor_id, pickup_datetime, pickup_location_id, service_type
+              ORDER BY dropoff_datetime, total_amount, dropoff_location_id) AS duplicate_rank
+          FROM int_trips_unioned WHERE file_month = '2021-03-01') AS ranked
+    WHERE duplicate_rank = 1 ORDER BY 1, 2, 3, 4, 5, 6"""
+
+
+def test_int_trips_keeps_the_row_the_course_row_number_keeps(built: dict):
+    with psycopg.connect(TEST_PG_URL) as conn:  # rolled back: the shared months stay as built
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(built["schema"])))
+        conn.cursor().executemany(
+            "INSERT INTO stg_yellow_tripdata (vendor_id, pickup_datetime, pickup_location_id,"
+            " dropoff_datetime, total_amount, dropoff_location_id, file_month)"
+            " VALUES (%s, %s, %s, %s, %s, %s, '2021-03-01')",
+            TIED_TRIPS,
+        )
+        expected = conn.execute(KEPT_BY_ROW_NUMBER).fetchall()
+        kept = conn.execute(KEPT_BY_INT_TRIPS).fetchall()
+        conn.rollback()
+    assert kept == expected
+    tied = {row[:3]: row[3:] for row in kept if row[:3] in {trip[:3] for trip in TIED_TRIPS}}
+    assert tied == {
+        (1, at(10), 100): (at(10, 30), Decimal(20), 5),
+        (2, at(11), None): (at(11, 20), Decimal(15), 7),
+        (2, at(11), -1): (at(11, 20), Decimal(15), 7),
+        (1, at(12), 7): (at(12, 10), Decimal(9), 8),
+    }
+    assert len(kept) > len(tied)  # March's generated trips are compared too
 
 
 def test_a_month_missing_from_the_warehouse_is_named(built: dict):

@@ -1,5 +1,10 @@
 {#- One row per trip of the month being built, with pickup and drop-off borough and zone and
     the trip's duration. Trips whose zone id is not in the lookup keep NULL zone fields. -#}
+{#- int_trips keeps a trip's first row with an anti-join: a merge join would sort the month
+    twice in every worker, where hashing it is a fraction of that (the planner, misled by its
+    estimates of the NULL-safe keys, picks the merge). JIT compiles for longer than it saves on
+    this query. -#}
+{{ config(pre_hook=["set local enable_mergejoin = off", "set local jit = off"]) }}
 select
     trips.trip_id,
     trips.vendor_id,
