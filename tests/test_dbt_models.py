@@ -10,9 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from taxi_assets.mechanics.errors import TransientError
 from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
@@ -30,6 +28,7 @@ from tests.support.dbt_warehouse import (
     load_zones,
     month_figures,
     query,
+    rolled_back,
     run_dbt_cli,
     with_dbt,
 )
@@ -118,8 +117,7 @@ KEPT_BY_ROW_NUMBER = f"""
 
 
 def test_int_trips_keeps_the_row_the_course_row_number_keeps(built: dict):
-    with psycopg.connect(TEST_PG_URL) as conn:  # rolled back: the shared months stay as built
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(built["schema"])))
+    with rolled_back(built["schema"]) as conn:  # the shared months stay as built
         conn.cursor().executemany(
             "INSERT INTO stg_yellow_tripdata (vendor_id, pickup_datetime, pickup_location_id,"
             " dropoff_datetime, total_amount, dropoff_location_id, file_month)"
@@ -128,9 +126,9 @@ def test_int_trips_keeps_the_row_the_course_row_number_keeps(built: dict):
         )
         expected = conn.execute(KEPT_BY_ROW_NUMBER).fetchall()
         kept = conn.execute(KEPT_BY_INT_TRIPS).fetchall()
-        conn.rollback()
     assert kept == expected
-    tied = {row[:3]: row[3:] for row in kept if row[:3] in {trip[:3] for trip in TIED_TRIPS}}
+    tied_keys = {trip[:3] for trip in TIED_TRIPS}
+    tied = {row[:3]: row[3:] for row in kept if row[:3] in tied_keys}
     assert tied == {
         (1, at(10), 100): (at(10, 30), Decimal(20), 5),
         (2, at(11), None): (at(11, 20), Decimal(15), 7),

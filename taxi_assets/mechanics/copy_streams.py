@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from taxi_assets.mechanics.malloc_bounds import bound_malloc, trim_malloc
-
 BLOCK_BYTES = 256 << 10  # about 2,500 CSV lines; a stream is handed one at a time
 _QUEUED_BLOCKS = 4  # per stream: a month holds about streams x 5 blocks (2.5 MB) at a time
 _WAIT_SECONDS = 0.05
@@ -157,19 +155,7 @@ def copy_split(
     """Feed `blocks` (the header line starts the first, which goes to the first stream) to the
     streams, adding the one `join()` returns when it returns one (asked every few blocks);
     return the rows they stored together. The first failure ends every stream's COPY; a
-    stream's is raised as StreamError, the source's as itself. The month's buffers are given
-    back to the system at the end (malloc_bounds.py)."""
-    bound_malloc()  # before the threads start: their buffers and arenas follow it
-    try:
-        return _split(streams, blocks, join)
-    finally:
-        trim_malloc()
-
-
-def _split(
-    streams: list[CopyStream], blocks: Iterable[bytes], join: Callable[[], CopyStream | None]
-) -> int:
-    """copy_split's work: start the streams, hand out the blocks, end every stream."""
+    stream's is raised as StreamError, the source's as itself."""
     for stream in streams:
         stream.start()
     file_line, ready = 1, streams[:1]

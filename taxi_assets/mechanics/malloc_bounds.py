@@ -11,14 +11,17 @@ stream each took before; the course at scale 0.2: +105-107 MB over imports, now 
 thread may also get an arena of its own (up to 8 per core), each keeping its free memory; two
 are enough for a loader.
 
-Settings are process-wide and taken once, before the COPY threads start; they only change
-where memory comes from, never what is loaded. Elsewhere than on glibc this does nothing.
+Settings are process-wide and taken once, when a process's first month starts loading (before
+its COPY threads start); they only change where memory comes from, never what is loaded.
+Elsewhere than on glibc this does nothing.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import sys
+from collections.abc import Iterator
 
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameters (malloc.h)
 MMAP_THRESHOLD_BYTES = 128 << 10  # glibc's own starting value, kept instead of raised
@@ -54,3 +57,13 @@ def trim_malloc() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def bounded_malloc() -> Iterator[None]:
+    """For one month's load: the bounds taken (once a process), the arenas trimmed at its end."""
+    bound_malloc()
+    try:
+        yield
+    finally:
+        trim_malloc()

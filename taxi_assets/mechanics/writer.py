@@ -47,6 +47,7 @@ from taxi_assets.mechanics.load_slots import (
     release_load_slot,
     try_load_slot,
 )
+from taxi_assets.mechanics.malloc_bounds import bounded_malloc
 from taxi_assets.mechanics.schema import Column, column_definitions, column_list
 
 PREVIEW_ROWS = 5
@@ -365,6 +366,7 @@ class WarehouseWriter:
             )
 
         with (
+            bounded_malloc(),
             self.connect() as conn,
             self.terminal_errors(where),
             control.cancellable(conn),

@@ -23,16 +23,20 @@
 {#- `a` comes before `b` in ORDER BY the columns, ascending, NULLs last: one row comparison in
     which each NULL-able column is (is null, value or placeholder). -#}
 {% macro sorts_before(a, b, columns) -%}
-  {%- set sides = {a: [], b: []} -%}
-  {%- for side in (a, b) -%}
-    {%- for column, placeholder in columns.items() -%}
-      {%- if placeholder is none -%}
-        {%- do sides[side].append(side ~ '.' ~ column) -%}
-      {%- else -%}
-        {%- do sides[side].append(side ~ '.' ~ column ~ ' is null') -%}
-        {%- do sides[side].append('coalesce(' ~ side ~ '.' ~ column ~ ', ' ~ placeholder ~ ')') -%}
-      {%- endif -%}
-    {%- endfor -%}
+  ({{ sort_key(a, columns) }}) < ({{ sort_key(b, columns) }})
+{%- endmacro %}
+
+
+{#- One side of sorts_before's row comparison. -#}
+{% macro sort_key(side, columns) -%}
+  {%- set parts = [] -%}
+  {%- for column, placeholder in columns.items() -%}
+    {%- if placeholder is not none -%}
+      {%- do parts.append(side ~ '.' ~ column ~ ' is null') -%}
+      {%- do parts.append('coalesce(' ~ side ~ '.' ~ column ~ ', ' ~ placeholder ~ ')') -%}
+    {%- else -%}
+      {%- do parts.append(side ~ '.' ~ column) -%}
+    {%- endif -%}
   {%- endfor -%}
-  ({{ sides[a] | join(', ') }}) < ({{ sides[b] | join(', ') }})
+  {{ parts | join(', ') }}
 {%- endmacro %}

@@ -131,10 +131,18 @@ def compiled_sql(model: str, month: str, env: dict[str, str], out: Path) -> str:
 
 
 @contextlib.contextmanager
-def holding_read(schema: str, statement: str) -> Iterator[None]:
-    """Run `statement` in a transaction left open (its locks held) for the duration."""
+def rolled_back(schema: str) -> Iterator[psycopg.Connection]:
+    """A connection with `schema` first on the search path, in a transaction rolled back at
+    the end: what it changes is seen by its own queries only."""
     with psycopg.connect(TEST_PG_URL) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        yield conn
+        conn.rollback()
+
+
+@contextlib.contextmanager
+def holding_read(schema: str, statement: str) -> Iterator[None]:
+    """Run `statement` in a transaction left open (its locks held) for the duration."""
+    with rolled_back(schema) as conn:
         conn.execute(statement).fetchall()  # type: ignore[arg-type]
         yield
-        conn.rollback()

@@ -8,10 +8,6 @@
     window sorts every row of the month and numbers them in one process, while this anti-join
     hashes the month's trips and runs in parallel, in every worker the query gets (about 40% of
     fct_trips' build at full size). -#}
-with trips as not materialized (
-    select * from {{ ref('int_trips_unioned') }}
-)
-
 select
     {{ surrogate_key(['trips.vendor_id', 'trips.pickup_datetime',
                       'trips.pickup_location_id', 'trips.service_type']) }} as trip_id,
@@ -38,11 +34,11 @@ select
     trips.payment_type,
     coalesce(payment_types.description, 'Unknown') as payment_type_description,
     trips.file_month
-from trips
+from {{ ref('int_trips_unioned') }} as trips
 left join {{ ref('payment_type_lookup') }} as payment_types
     on payment_types.payment_type = trips.payment_type
 where not exists (
-    select from trips as earlier
+    select from {{ ref('int_trips_unioned') }} as earlier
     where {{ same_values('earlier', 'trips', {
               'file_month': none, 'service_type': none, 'vendor_id': none,
               'pickup_datetime': "'-infinity'::timestamp", 'pickup_location_id': '-1'}) }}
