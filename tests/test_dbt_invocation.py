@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster_dbt import DbtCliResource
 
 from taxi_assets.analytics.assets import TRANSLATOR, dbt_cli_resource, taxi_dbt_monthly
@@ -18,7 +19,8 @@ from taxi_assets.analytics.dbt_invocation import (
     partial_parse_cache,
     profile_key,
 )
-from taxi_assets.analytics.month_checks import describe
+from taxi_assets.analytics.month_checks import describe, narrowed_to
+from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.shared.partitions import month_partitions
 
 
@@ -75,3 +77,19 @@ def test_the_partial_parse_is_kept_per_profile(tmp_path: Path) -> None:
     assert cached.read_bytes() == b"parsed"
     with partial_parse_cache(project_target, key, tmp_path / "next"):
         assert (tmp_path / "next" / "partial_parse.msgpack").read_bytes() == b"parsed"
+
+
+def test_a_failed_range_test_is_narrowed_to_each_month_in_both_forms() -> None:
+    children = (
+        'select x from (select * from "db"."s"."fct_trips_2019_01" union all select * from '
+        '"db"."s"."fct_trips_2019_02") dbt_subquery where x is null'
+    )
+    assert narrowed_to(children, "2019-02") == (
+        'select x from (select * from "db"."s"."fct_trips_2019_02") dbt_subquery where x is null'
+    )
+    filtered = "select 1 from t where file_month in ('2019-01-01'::date, '2019-02-01'::date)"
+    assert narrowed_to(filtered, "2019-02").endswith("in ('2019-02-01'::date)")
+    with pytest.raises(TaxiError, match="2019-03"):
+        narrowed_to(children, "2019-03")
+    with pytest.raises(TaxiError, match="names no months"):
+        narrowed_to("select 1 from t", "2019-01")

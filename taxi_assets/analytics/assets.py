@@ -44,6 +44,7 @@ from taxi_assets.shared.automation import (
     WHOLE_TABLE,
     automation_interval_seconds,
 )
+from taxi_assets.shared.check_targets import MonthTargets
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
 
@@ -119,15 +120,16 @@ def _build(
                 ["build"], context=context, target_path=Path(target), raise_on_error=False
             )
         held: list[dg.AssetCheckResult] = []
+        targets = MonthTargets(context.instance, months)
         for event in invocation.stream():
             if not (isinstance(event, dg.AssetCheckResult) and _is_monthly(context, event)):
                 yield event
             elif event.passed or len(months) == 1:
-                yield from month_checks.per_month(event, months, context.instance)
+                yield from month_checks.per_month(event, months, targets)
             else:
                 held.append(event)  # counted month by month once dbt's results are written
         results = _results(invocation)
-        yield from _month_evaluations(context, warehouse, held, months, results)
+        yield from _month_evaluations(warehouse, held, months, targets, results)
         if not invocation.is_successful():
             reported = failures(results) or "dbt stopped early; see the run log"
             raise TaxiError(f"dbt build of {what} failed: {reported}")
@@ -146,10 +148,10 @@ def _results(invocation: Any) -> Mapping[str, Any]:
 
 
 def _month_evaluations(
-    context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     held: list[dg.AssetCheckResult],
     months: Sequence[str],
+    targets: MonthTargets,
     results: Mapping[str, Any],
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """Each test that failed over several months, counted again month by month on the SQL dbt
@@ -160,7 +162,7 @@ def _month_evaluations(
         if not code:
             raise TaxiError(f"dbt reported no SQL for the failed test {result.check_name}")
         by_month = month_checks.failing_rows_by_month(warehouse, code, months)
-        yield from month_checks.per_month(result, months, context.instance, by_month)
+        yield from month_checks.per_month(result, months, targets, by_month)
 
 
 @dbt_assets(

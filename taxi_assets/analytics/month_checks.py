@@ -20,10 +20,17 @@ from psycopg import sql
 from taxi_assets.mechanics.errors import TaxiError
 from taxi_assets.resources import WarehouseResource
 from taxi_assets.shared.automation import MONTHS_WHOSE_INPUTS_CHANGED
-from taxi_assets.shared.check_targets import latest_materialization
+from taxi_assets.shared.check_targets import MonthTargets
 
 MONTHLY_TAG = "monthly"  # taxi_dbt/dbt_project.yml tags the month-grained folders
-# month_filter's rendering (macros/month.sql): `in ('2021-01-01'::date, '2021-02-01'::date)`.
+# How a test's SQL names its months (macros/month.sql, get_where_subquery): on a
+# month_partitioned model the months' child tables, `(select * from "db"."s"."fct_trips_2021_01"
+# union all select * from ...) dbt_subquery`; elsewhere month_filter's `in ('2021-01-01'::date,
+# '2021-02-01'::date)`.
+_CHILD = r'(?:"[^"]*"\.)*"[^"]*_\d{4}_\d{2}"'
+_MONTH_CHILDREN = re.compile(
+    rf"\(select \* from {_CHILD}(?: union all select \* from {_CHILD})*\) dbt_subquery"
+)
 _MONTHS_IN_SQL = re.compile(r"in \('\d{4}-\d{2}-01'::date(?:, '\d{4}-\d{2}-01'::date)*\)")
 
 
@@ -90,7 +97,7 @@ def check_spec(
 def per_month(
     result: dg.AssetCheckResult,
     months: Sequence[str],
-    instance: dg.DagsterInstance,
+    targets: MonthTargets,
     failing_by_month: Mapping[str, int] | None = None,
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """The result of one test over `months`, as one evaluation per month."""
@@ -113,7 +120,7 @@ def per_month(
             description=text,
             blocking=result.severity == dg.AssetCheckSeverity.ERROR,
             partition=month,
-            target_materialization_data=latest_materialization(instance, result.asset_key, month),
+            target_materialization_data=targets.get(result.asset_key, month),
         )
 
 
@@ -126,12 +133,24 @@ def failing_rows_by_month(
     warehouse: WarehouseResource, compiled: str, months: Iterable[str]
 ) -> dict[str, int]:
     """The failing rows of a test's SQL (run over a range) counted again for each month."""
-    if not _MONTHS_IN_SQL.search(compiled):
-        raise TaxiError("cannot narrow a failed dbt test to one month: its SQL names no months")
     counts = {}
     with warehouse.connect() as conn:
         for month in months:
-            narrowed = _MONTHS_IN_SQL.sub(f"in ('{month}-01'::date)", compiled)
+            narrowed = narrowed_to(compiled, month)
             statement = sql.SQL("select count(*) from ({}) as failing").format(sql.SQL(narrowed))  # type: ignore[arg-type]
             counts[month] = conn.execute(statement).fetchone()[0]  # type: ignore[index]
     return counts
+
+
+def narrowed_to(compiled: str, month: str) -> str:
+    """A test's SQL over a range of months, reading `month` only."""
+    children = _MONTH_CHILDREN.search(compiled)
+    if children:
+        suffix = "_" + month.replace("-", "_") + '"'
+        child = next((c for c in re.findall(_CHILD, children.group()) if c.endswith(suffix)), None)
+        if child is None:
+            raise TaxiError(f"cannot narrow a failed dbt test to {month}: its SQL reads no {month}")
+        return compiled.replace(children.group(), f"(select * from {child}) dbt_subquery")
+    if _MONTHS_IN_SQL.search(compiled):
+        return _MONTHS_IN_SQL.sub(f"in ('{month}-01'::date)", compiled)
+    raise TaxiError("cannot narrow a failed dbt test to one month: its SQL names no months")

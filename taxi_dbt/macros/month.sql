@@ -92,11 +92,26 @@
 
 
 {#- Generic tests configured with where: "__file_month__" (dbt_project.yml) test the months being
-    built only; any other `where` works as in dbt. -#}
+    built only; any other `where` works as in dbt. On a month_partitioned model a test reads the
+    months' child tables themselves: a `file_month` filter, the model's last column, would make
+    Postgres unpack every column of every row before the test's own condition, which made the
+    tests of a range of months two to three times slower than the same tests over every month.
+    Elsewhere (a view) the months are a filter. -#}
 {% macro get_where_subquery(relation) -%}
   {%- set where = config.get('where') -%}
   {%- if where == '__file_month__' -%}
-    {%- set where = none if taxi_months() is none else month_filter() -%}
+    {%- set months = taxi_months() -%}
+    {%- if months is none -%}
+      {{ return(relation) }}
+    {%- endif -%}
+    {%- set children = month_children(relation, months) -%}
+    {%- if children -%}
+      {%- set union -%}
+        ({% for child in children %}select * from {{ child }}{% if not loop.last %} union all {% endif %}{% endfor %}) dbt_subquery
+      {%- endset -%}
+      {{ return(union) }}
+    {%- endif -%}
+    {%- set where = month_filter() -%}
   {%- endif -%}
   {%- if where -%}
     {%- set filtered -%}
@@ -105,4 +120,21 @@
     {{ return(filtered) }}
   {%- endif -%}
   {{ return(relation) }}
+{%- endmacro %}
+
+
+{#- The child tables of `months` when `relation` is the month_partitioned model the test is
+    attached to (its children `<model>_YYYY_MM` exist once the model built those months), else
+    none. Read from the manifest: no query. -#}
+{% macro month_children(relation, months) -%}
+  {%- set attached = graph.nodes.get(model.attached_node or '') if execute else none -%}
+  {%- if attached is none or attached.config.materialized != 'month_partitioned'
+        or (attached.alias or attached.name) != relation.identifier -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set children = [] -%}
+  {%- for month in months -%}
+    {%- do children.append(relation.incorporate(path={"identifier": relation.identifier ~ "_" ~ month | replace("-", "_")})) -%}
+  {%- endfor -%}
+  {{ return(children) }}
 {%- endmacro %}
