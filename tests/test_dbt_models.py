@@ -50,6 +50,13 @@ def load_months(resources: dict, schema: str) -> dict:
     return resources
 
 
+# Each xdist worker that runs a test on `built` builds it once (46 s). Its tests are split into
+# two groups, each kept on one worker: two builds instead of one per worker, and two chains of
+# about 75 s each.
+ON_FIRST_BUILD = pytest.mark.xdist_group("dbt_models_first")
+ON_SECOND_BUILD = pytest.mark.xdist_group("dbt_models_second")
+
+
 @pytest.fixture(scope="module")
 def built(mirror_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A shared warehouse with both months built; "march" holds March's build result."""
@@ -77,6 +84,7 @@ def cli_env(built: dict) -> dict[str, str]:
     return {"TAXI_PG_URL": TEST_PG_URL, "TAXI_PG_SCHEMA": built["schema"]}
 
 
+@ON_FIRST_BUILD
 def test_a_month_keeps_what_staging_kept_and_the_mart_adds_up(built: dict):
     schema, checks = built["schema"], built["march"].get_asset_check_evaluations()
     rows, trip_ids, revenue = month_figures(schema, "fct_trips", "2021-03")
@@ -116,6 +124,7 @@ KEPT_BY_ROW_NUMBER = f"""
     WHERE duplicate_rank = 1 ORDER BY 1, 2, 3, 4, 5, 6"""
 
 
+@ON_SECOND_BUILD
 def test_int_trips_keeps_the_row_the_course_row_number_keeps(built: dict):
     with rolled_back(built["schema"]) as conn:  # the shared months stay as built
         conn.cursor().executemany(
@@ -138,6 +147,7 @@ def test_int_trips_keeps_the_row_the_course_row_number_keeps(built: dict):
     assert len(kept) > len(tied)  # March's generated trips are compared too
 
 
+@ON_FIRST_BUILD
 def test_a_month_missing_from_the_warehouse_is_named(built: dict):
     result = build_month(built["resources"], "2021-01", raise_on_error=False)
     error = failure_message(result)
@@ -145,6 +155,7 @@ def test_a_month_missing_from_the_warehouse_is_named(built: dict):
     assert "materialize yellow_taxi for 2021-01 first" in error
 
 
+@ON_SECOND_BUILD
 def test_a_swap_does_not_wait_for_dbt_reading_another_month(
     built: dict, cli_env: dict, tmp_path: Path
 ):
@@ -163,6 +174,7 @@ def test_a_swap_does_not_wait_for_dbt_reading_another_month(
         load_yellow({**resources, "warehouse": impatient}, "2021-02")  # reading the parent
 
 
+@ON_SECOND_BUILD
 def test_tests_look_at_the_month_being_built(built: dict, cli_env: dict, tmp_path: Path):
     schema, february = built["schema"], "file_month = '2021-02-01'"
     query(f"INSERT INTO fct_trips SELECT * FROM fct_trips WHERE {february} LIMIT 1", schema)
@@ -179,12 +191,14 @@ def test_tests_look_at_the_month_being_built(built: dict, cli_env: dict, tmp_pat
     assert failing.returncode != 0 and "FAIL 1 unique_fct_trips_trip_id" in failing.stdout
 
 
+@ON_SECOND_BUILD
 def test_rebuilding_a_view_keeps_the_views_built_on_it(built: dict, cli_env: dict, tmp_path: Path):
     union_only = ["run", "-s", "int_trips_unioned", "--vars", "{month: 2021-03}"]
     assert run_dbt_cli(union_only, cli_env, tmp_path).returncode == 0
     assert {"int_trips_unioned", "int_trips"} <= existing_relations(built["schema"])
 
 
+@ON_FIRST_BUILD
 def test_a_full_rebuild_reads_every_month(built: dict, cli_env: dict, tmp_path: Path):
     per_month = [month_figures(built["schema"], "fct_trips", m) for m in MONTHS]
     done = run_dbt_cli(["build", "--full-refresh"], cli_env, tmp_path)
@@ -216,6 +230,7 @@ def test_loads_replace_zones_and_months_under_built_models(warehouse: dict, pg_s
     assert month_figures(pg_schema, "fct_trips", "2021-03") == before
 
 
+@ON_FIRST_BUILD
 def test_a_range_is_one_dbt_build_that_reports_each_month(built: dict):
     result = build_months(built["resources"], MONTHS[0], MONTHS[-1])
     steps = [e for e in result.all_events if e.event_type_value == "STEP_START"]
@@ -235,6 +250,7 @@ def test_a_range_is_one_dbt_build_that_reports_each_month(built: dict):
     assert len(by_check) >= 20 and all(months == set(MONTHS) for months in by_check.values())
 
 
+@ON_SECOND_BUILD
 def test_a_test_failing_in_a_range_fails_for_its_month_only(built: dict):
     schema, resources = built["schema"], built["resources"]
     check = "accepted_values_fct_trips_payment_type__False__1__2__3__4__5__6"
@@ -263,6 +279,7 @@ def test_a_test_failing_in_a_range_fails_for_its_month_only(built: dict):
     assert build_months(resources, MONTHS[0], MONTHS[-1]).success  # as it was
 
 
+@ON_FIRST_BUILD
 def test_a_trip_in_two_months_files_is_unique_within_each_month(built: dict):
     schema, resources = built["schema"], built["resources"]
     same_trip = (
@@ -291,6 +308,7 @@ def test_a_trip_in_two_months_files_is_unique_within_each_month(built: dict):
     assert build_months(resources, MONTHS[0], MONTHS[-1]).success  # as it was
 
 
+@ON_SECOND_BUILD
 def test_a_rebuild_swaps_in_new_month_tables(built: dict):
     schema = built["schema"]
     tables = (
@@ -307,6 +325,7 @@ def test_a_rebuild_swaps_in_new_month_tables(built: dict):
     assert month_figures(schema, "fct_trips", "2021-03") == figures
 
 
+@ON_SECOND_BUILD
 def test_a_full_refresh_of_one_month_is_refused(built: dict, cli_env: dict, tmp_path: Path):
     schema = built["schema"]
     figures = [month_figures(schema, "fct_trips", m) for m in MONTHS]
@@ -364,6 +383,7 @@ HOMEWORK = [
 ]
 
 
+@ON_FIRST_BUILD
 @pytest.mark.parametrize(("models", "plain"), HOMEWORK, ids=["rows", "best_zone", "green", "fhv"])
 def test_the_models_answer_the_homework_as_plain_sql_does(built: dict, models: str, plain: str):
     answer = query(models, built["schema"])

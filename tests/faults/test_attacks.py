@@ -158,7 +158,12 @@ def test_no_password_reaches_dagster_home_or_the_output(
     url: str, ds: Dataset, cli_env: dict, tmp_path: Path
 ) -> None:
     tags = json.dumps({"dagster/partition": "2021-01"})
+    # Two connection attempts, not five: still a retry, and the same final error (what could
+    # leak), without three more backoffs.
+    config = tmp_path / "run_config.json"
+    config.write_text(json.dumps({"resources": {"warehouse": {"config": {"connect_attempts": 2}}}}))
     command = [DAGSTER, "job", "execute", "-m", "taxi_assets", "-j", ds.job, "--tags", tags]
+    command += ["--config", str(config)]
     done = subprocess.run(
         command, env={**cli_env, "TAXI_PG_URL": url}, capture_output=True, timeout=300
     )
