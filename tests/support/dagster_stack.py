@@ -170,6 +170,17 @@ def running_stack(
             )
         )
         daemon = [sys.executable, "-m", "tests.support.fast_daemon", "run", *code]
-        stack.enter_context(_process(daemon, {**env, "PYTHONPATH": str(REPO)}, logs / "daemon.log"))
+        dmn = stack.enter_context(
+            _process(daemon, {**env, "PYTHONPATH": str(REPO)}, logs / "daemon.log")
+        )
+        # Both are told to stop at once, then each is waited for: their shutdowns (up to 15 s
+        # each) overlap instead of adding up.
+        stack.callback(_terminate, web, dmn)
         _wait_for_webserver(url, web, web_log)
         yield DagsterStack(BackfillControl(url), home, logs)
+
+
+def _terminate(*procs: subprocess.Popen) -> None:
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
