@@ -11,12 +11,7 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
-from taxi_assets.analytics.assets import (
-    TRANSLATOR,
-    dbt_cli_resource,
-    taxi_dbt_dimensions,
-    taxi_dbt_monthly,
-)
+from taxi_assets.analytics.assets import TRANSLATOR, dbt_cli_resource, taxi_dbt_monthly
 from taxi_assets.analytics.dbt_invocation import (
     MONTHS_ENV,
     TaxiDbtCli,
@@ -98,11 +93,3 @@ def test_a_failed_range_test_is_narrowed_to_each_month_in_both_forms() -> None:
         narrowed_to(children, "2019-03")
     with pytest.raises(TaxiError, match="names no months"):
         narrowed_to("select 1 from t", "2019-01")
-
-
-def test_the_dimensions_and_the_months_take_one_partition_range_command() -> None:
-    # `dagster asset materialize --partition-range` refuses a selection unless every asset in
-    # it runs a range once (docs/dbt.md builds the dimensions and the months in one command).
-    for assets_def in (taxi_dbt_dimensions, taxi_dbt_monthly):
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
-    assert taxi_dbt_dimensions.partitions_def is None

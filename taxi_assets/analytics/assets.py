@@ -193,9 +193,6 @@ def taxi_dbt_monthly(
     project=TAXI_DBT,
     exclude=f"tag:{MONTHLY_TAG}",
     name="taxi_dbt_dimensions",
-    # Not partitioned; the policy lets one `--partition-range` command build the dimensions
-    # and then the months (the CLI takes a range only when every selected asset runs once).
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=ANALYTICS_POOL,
     dagster_dbt_translator=TRANSLATOR,
 )
