@@ -69,7 +69,7 @@
   {%- endif -%}
   {%- set children = [] -%}
   {%- for month in months -%}
-    {%- set child = parent.incorporate(path={"identifier": table_name ~ "_" ~ month | replace("-", "_")}) -%}
+    {%- set child = month_child(parent, month) -%}
     {%- if adapter.get_relation(database=child.database, schema=child.schema, identifier=child.identifier) is none -%}
       {{ exceptions.raise_compiler_error(
           "the warehouse has no " ~ table_name ~ " rows for " ~ month ~ " (table " ~ child.schema ~ "."
@@ -134,7 +134,14 @@
   {%- endif -%}
   {%- set children = [] -%}
   {%- for month in months -%}
-    {%- do children.append(relation.incorporate(path={"identifier": relation.identifier ~ "_" ~ month | replace("-", "_")})) -%}
+    {%- do children.append(month_child(relation, month)) -%}
   {%- endfor -%}
   {{ return(children) }}
+{%- endmacro %}
+
+
+{#- A month's child table of a partitioned relation: `<relation>_YYYY_MM` (the loads' tables and
+    month_partitioned models alike). -#}
+{% macro month_child(relation, month) -%}
+  {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "_" ~ month | replace("-", "_")})) }}
 {%- endmacro %}

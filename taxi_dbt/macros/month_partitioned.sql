@@ -73,14 +73,14 @@
 
   {%- call statement('main') -%}
     {%- for month, fresh in built %}
-      {%- set child = this.incorporate(path={"identifier": this.identifier ~ "_" ~ month | replace('-', '_')}, type='table') %}
+      {%- set child = month_child(this, month).incorporate(type='table') %}
       {{ month_partitioned_detach(target, child) }}
       alter table {{ fresh }} rename to {{ adapter.quote(child.identifier) }};
       alter table {{ target }} attach partition {{ child }} for values in ('{{ month }}-01'::date);
     {%- endfor %}
     {%- if named is none %}
       {%- for stale in month_partitioned_children(target) if stale not in months %}
-      {{ month_partitioned_detach(target, this.incorporate(path={"identifier": this.identifier ~ "_" ~ stale | replace('-', '_')}, type='table')) }}
+      {{ month_partitioned_detach(target, month_child(this, stale).incorporate(type='table')) }}
       {%- endfor %}
     {%- endif %}
     select 1

@@ -127,8 +127,7 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
     try:
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        _terminate(proc)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
