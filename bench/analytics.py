@@ -8,12 +8,6 @@ dbt build each: FHV's staging over FHV's months, the other month models over yel
 green's). The full refresh is dbt's
 own one-shot build of the whole project (`python -m taxi_assets.dbt_cli build --full-refresh`).
 Each is timed as its commands' wall time; the ratio is month by month over the full refresh.
-
-Both sides read the same settled warehouse: the loaded trip tables are vacuumed first, untimed
-(`settle`), as autovacuum does minutes after a load on a default server. Without it the side
-timed first pays alone for the loads' aftermath: its scans set the commit hint bits of every
-freshly loaded page and write the pages back (tens of seconds at scale 0.2), and the full
-refresh, timed second, reads them clean. `--no-settle` measures the unsettled order.
 """
 
 import subprocess
@@ -21,9 +15,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 from bench.stats import load_average
 
@@ -53,24 +44,8 @@ def _materialize(select: str, months: Sequence[str] | None = None) -> list[str]:
     return command
 
 
-def settle(db_url: str, schema: str, tables: Sequence[str]) -> float:
-    """VACUUM (ANALYZE) the loaded parent tables (every month's child with them); its seconds."""
-    started = time.monotonic()
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        for table in tables:
-            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))
-    return round(time.monotonic() - started, 2)
-
-
-def measure(
-    env: Mapping[str, str],
-    cwd: str,
-    months: Mapping[str, Sequence[str]],
-    tables: Sequence[str],
-    settled: bool = True,
-) -> dict:
-    """Month by month, then the full refresh, on the warehouse `env` names (its `tables`
-    settled first unless `settled` is false)."""
+def measure(env: Mapping[str, str], cwd: str, months: Mapping[str, Sequence[str]]) -> dict:
+    """Month by month, then the full refresh, on the warehouse `env` names."""
     trips = sorted(set(months.get("yellow", [])) | set(months.get("green", [])))
     monthly = [_materialize(DIMENSIONS)]
     if trips:
@@ -79,7 +54,6 @@ def measure(
         monthly.append(_materialize("stg_fhv_tripdata", sorted(months["fhv"])))
     zones = [DAGSTER, "asset", "materialize", "-m", "taxi_assets", "--select", "taxi_zones"]
     _timed([zones], env, cwd)  # a load, not analytics: untimed
-    settle_seconds = settle(env["TAXI_PG_URL"], env["TAXI_PG_SCHEMA"], tables) if settled else None
     before = load_average()
     month_by_month = _timed(monthly, env, cwd)
     full = [sys.executable, "-m", "taxi_assets.dbt_cli", "build", "--full-refresh"]
@@ -88,7 +62,6 @@ def measure(
         "month_by_month_seconds": month_by_month,
         "full_refresh_seconds": full_refresh,
         "ratio": round(month_by_month / full_refresh, 3),
-        "settle_seconds": settle_seconds,
         "load_average_before": before,
         "load_average_after": load_average(),
     }

@@ -90,12 +90,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="after the loads, the course's dbt models month by month against one full refresh",
     )
     parser.add_argument(
-        "--no-settle",
-        dest="settle",
-        action="store_false",
-        help="time the analytics without vacuuming the loaded tables first (bench/analytics.py)",
-    )
-    parser.add_argument(
         "--reps", type=int, default=1, help="rounds of the three loads, interleaved (%(default)s)"
     )
     parser.add_argument(
@@ -211,8 +205,7 @@ def measure_rep(
         if results["warehouse"]["rows"] != rows:
             raise RuntimeError(f"rows differ: {results['warehouse']['rows']} vs {rows}")
         if args.analytics and rep == 0:
-            tables = [PARENTS[name] for name in args.datasets]
-            results["analytics"] = analytics.measure(env, str(REPO), sizes, tables, args.settle)
+            results["analytics"] = analytics.measure(env, str(REPO), sizes)
             _log.info(f"analytics: {results['analytics']}")
         results["two_streams"] = measure_copy(db_url, files, args.datasets, 2)
         _log.info(f"rep {rep + 1}: two streams: {results['two_streams']}")
@@ -250,8 +243,7 @@ def render(r: dict) -> str:
         *([f"analytics: month by month {r['analytics']['month_by_month_seconds']} s, one "
            f"dbt build --full-refresh {r['analytics']['full_refresh_seconds']} s, ratio "
            f"{r['analytics']['ratio']} (target <= 1.2; load average "
-           f"{r['analytics']['load_average_before']} -> {r['analytics']['load_average_after']}; "
-           f"settled first in {r['analytics']['settle_seconds']} s)"]
+           f"{r['analytics']['load_average_before']} -> {r['analytics']['load_average_after']})"]
           if "analytics" in r else []),
         f"load average at the end: {r['load_average_end']}",
     ])  # fmt: skip

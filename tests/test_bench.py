@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench import analytics
 from taxi_assets import defs
 from tests.support.mirror_months import MONTH_ROWS
 from tests.support.postgres import TEST_PG_URL
@@ -115,23 +114,3 @@ def test_the_scale_bench_loads_the_course_set_beside_psql(tmp_path: Path) -> Non
     assert results["course"]["peak_process_rss_mb"] > results["import_footprint_mb"] / 2
     assert "ratios: course / one stream" in printed
     assert results["database"] not in bench_databases()  # the throwaway database is gone
-
-
-def test_settle_vacuums_every_month_of_the_loaded_tables(pg_schema: str) -> None:
-    """The analytics bench times both sides on a vacuumed warehouse: each month's child table
-    is vacuumed and analyzed through its parent (hint bits set, statistics current)."""
-    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE TABLE "{pg_schema}".trips (m date) PARTITION BY LIST (m)')
-        for month in ("2021_01", "2021_02"):
-            conn.execute(
-                f'CREATE TABLE "{pg_schema}".trips_{month} PARTITION OF "{pg_schema}".trips '
-                f"FOR VALUES IN ('{month.replace('_', '-')}-01')"
-            )
-        conn.execute(f"INSERT INTO \"{pg_schema}\".trips VALUES ('2021-01-01'), ('2021-02-01')")
-        assert analytics.settle(TEST_PG_URL, pg_schema, ["trips"]) >= 0
-        vacuumed = conn.execute(
-            "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM "
-            "pg_stat_user_tables WHERE schemaname = %s AND relname <> 'trips' ORDER BY relname",
-            (pg_schema,),
-        ).fetchall()
-    assert vacuumed == [("trips_2021_01", True, True), ("trips_2021_02", True, True)]
