@@ -250,6 +250,22 @@ def test_a_range_is_one_dbt_build_that_reports_each_month(built: dict):
     assert len(by_check) >= 20 and all(months == set(MONTHS) for months in by_check.values())
 
 
+@ON_FIRST_BUILD
+def test_a_ranged_not_null_test_of_file_month_reads_no_month_table(built: dict):
+    """A ranged test reads the months' children (macros/month.sql); each child's file_month is
+    NOT NULL, so Postgres answers `file_month is null` without scanning one, as the parent's
+    partition pruning does in a full build."""
+    for model in ("stg_yellow_tripdata", "fct_trips"):
+        children = " union all ".join(
+            f"select * from {model}_{month.replace('-', '_')}" for month in MONTHS
+        )
+        plan = query(
+            f"EXPLAIN SELECT file_month FROM ({children}) AS s WHERE file_month IS NULL",
+            built["schema"],
+        )
+        assert not any("Scan" in line for (line,) in plan), (model, plan)
+
+
 @ON_SECOND_BUILD
 def test_a_test_failing_in_a_range_fails_for_its_month_only(built: dict):
     schema, resources = built["schema"], built["resources"]

@@ -59,13 +59,15 @@
     {%- set suffix = month | replace('-', '_') -%}
     {%- set fresh = this.incorporate(path={"identifier": this.identifier ~ "_" ~ suffix ~ "__new"}, type='table') -%}
     {#- CREATE TABLE AS, not INSERT: Postgres plans it in parallel (both cores sort a month's
-        trips), and it writes the same columns the parent was made from. The CHECK (one scan)
-        lets ATTACH skip its own; ANALYZE (a sample) gives the tests and later models real
-        row counts. -#}
+        trips), and it writes the same columns the parent was made from. The CHECK and NOT NULL
+        on file_month (one scan for both) let ATTACH skip its own scan and let Postgres skip the
+        whole child when a ranged test reads the months' children for `file_month is null`
+        (the parent's partition pruning does the same for a full build); ANALYZE (a sample)
+        gives the tests and later models real row counts. -#}
     {%- call statement('build_' ~ suffix) -%}
       drop table if exists {{ fresh }};
       create table {{ fresh }} as select * from ({{ sql }}) as built where file_month = '{{ month }}-01'::date;
-      alter table {{ fresh }} add constraint {{ adapter.quote(this.identifier ~ '_' ~ suffix ~ '_month') }} check (file_month = '{{ month }}-01'::date);
+      alter table {{ fresh }} add constraint {{ adapter.quote(this.identifier ~ '_' ~ suffix ~ '_month') }} check (file_month = '{{ month }}-01'::date), alter column file_month set not null;
       analyze {{ fresh }}
     {%- endcall -%}
     {%- do built.append((month, fresh)) -%}
