@@ -114,7 +114,9 @@ def _write_instance_yaml(home: Path, database: str) -> None:
 
 @contextlib.contextmanager
 def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """Start a process in its own group; stop that group (and only it) afterwards."""
+    """Start a process in its own group; stop that group (and only it) afterwards, then kill
+    what is left of it: a code server the webserver or daemon started can outlive them (its
+    heartbeat did not stop it), and leftovers from earlier tests would share the machine."""
     with log.open("w") as out:
         proc = subprocess.Popen(
             args,
@@ -133,6 +135,8 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group's survivors, if any
 
 
 def _wait_for_webserver(url: str, proc: subprocess.Popen, log: Path) -> None:
