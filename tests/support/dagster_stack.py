@@ -130,13 +130,11 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
         yield proc
     finally:
         _terminate(proc)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # a hung leader, the group's survivors
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group's survivors, if any
+        proc.wait()
 
 
 def _wait_for_webserver(url: str, proc: subprocess.Popen, log: Path) -> None:
