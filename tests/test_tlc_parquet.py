@@ -1,6 +1,7 @@
 """The TLC's Parquet files as the second source: each era loads with the file's counts and sums,
 drift is refused before any write, later columns join without rewriting loaded months."""
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ from taxi_assets.datasets import FHV, FHVHV, GREEN, YELLOW
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.months import parse_month
 from taxi_assets.mechanics.parquet import csv_chunks
+from taxi_assets.mechanics.quality_sql import table_counts
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.slice import TripSlice
 from taxi_testkit.mirror import serve_mirror
@@ -231,6 +233,67 @@ def test_a_value_the_cast_refuses_names_the_column_and_leaves_the_month_as_it_wa
     message = failure_message(load(crafted_run, YELLOW, "2022-03", raise_on_error=False))
     assert "column passenger_count cannot be read as smallint in rows 1.." in message
     assert table_fingerprint(pg_schema, "yellow_taxi_2022_03") == before
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_nan_or_infinite_amount_is_refused_naming_column_and_row(
+    tlc_resources: dict, tlc_root: Path, tmp_path: Path, pg_schema: str, value: float
+) -> None:
+    load(tlc_resources, YELLOW, "2022-03")
+    before = table_fingerprint(pg_schema, "yellow_taxi_2022_03")
+    table = real_month(tlc_root, YELLOW, "2022-03")
+    index = table.schema.get_field_index("tip_amount")
+    tips = table.column(index).to_pylist()
+    tips[len(tips) - 2] = value  # the last batch's second-to-last row
+    table = table.set_column(index, "tip_amount", pa.array(tips, pa.float64()))
+    url = crafted(tmp_path, YELLOW, "2022-03", table)
+    crafted_run = {**with_tlc(tlc_resources, url), "lake": DataLake(root=str(tmp_path / "lake2"))}
+    message = failure_message(load(crafted_run, YELLOW, "2022-03", raise_on_error=False))
+    assert "2022-03 (" in message and "NaN or infinite" in message
+    assert f"column tip_amount, row {len(tips) - 1:,} of the file" in message
+    assert table_fingerprint(pg_schema, "yellow_taxi_2022_03") == before
+
+
+def flag_every_rule(table: pa.Table) -> pa.Table:
+    """The month with a few rows flagged by each of yellow's warning rules, -0.0, NULLs, and
+    three extra copies of rows (one of them with NULLs)."""
+
+    def edited(table: pa.Table, name: str, rows: dict[int, object]) -> pa.Table:
+        index = table.schema.get_field_index(name)
+        values = [rows.get(i, v) for i, v in enumerate(table.column(index).to_pylist())]
+        return table.set_column(index, name, pa.array(values, table.schema.field(index).type))
+
+    early, late = dt.datetime(2022, 2, 27, 23, 0), dt.datetime(2022, 4, 1, 0, 0)
+    table = edited(table, "tpep_pickup_datetime", {3: early, 4: late, 5: early})
+    table = edited(table, "total_amount", {6: -5.5, 7: -0.0, 8: None, 9: -0.01})
+    table = edited(table, "passenger_count", {10: None, 11: -2, 12: None})
+    table = edited(table, "fare_amount", {13: 1_000_000.5, 14: -2e9, 15: 1_000_000.0})
+    table = edited(table, "tolls_amount", {16: None, 17: 3e12})
+    return pa.concat_tables([table, table.slice(20, 2), table.slice(10, 1)])
+
+
+def test_a_parquet_months_checks_count_what_sql_counts_on_its_table(
+    tlc_resources: dict, tlc_root: Path, tmp_path: Path, pg_schema: str
+) -> None:
+    table = flag_every_rule(real_month(tlc_root, YELLOW, "2022-03"))
+    url = crafted(tmp_path, YELLOW, "2022-03", table)
+    result = load(with_tlc(tlc_resources, url), YELLOW, "2022-03")
+    flagged = {
+        e.check_name: e.metadata["flagged_rows"].value
+        for e in result.get_asset_check_evaluations()
+        if "flagged_rows" in e.metadata
+    }
+    with psycopg.connect(TEST_PG_URL) as conn:
+        child = sql.Identifier(pg_schema, "yellow_taxi_2022_03")
+        in_sql = table_counts(conn, child, YELLOW, dt.date(2022, 3, 1), duplicates=0)
+    with psycopg.connect(TEST_PG_URL) as conn:
+        repeated = sql.SQL("SELECT count(*) - count(DISTINCT t) FROM {} AS t").format(child)
+        in_sql.flagged["duplicate_rows"] = conn.execute(repeated).fetchone()[0]
+    expected = in_sql.flagged
+    assert {k: v for k, v in flagged.items() if k in expected} == expected
+    assert expected["duplicate_rows"] >= 3
+    assert expected["negative_totals"] >= 2 and expected["extreme_amounts"] >= 3
+    assert expected["pickups_outside_month"] >= 3 and expected["missing_passenger_counts"] >= 2
 
 
 def test_a_truncated_file_never_gets_its_final_name(

@@ -17,6 +17,10 @@ the same on every line, so equal records are equal lines without a copy to strip
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DUPLICATE_ROWS = "duplicate_rows"  # the metadata key, as the warning is named
 _BUCKET_BITS = 4  # 16 files: a bucket of the largest month (FHV 2019-01) sorts in about 12 MB
@@ -65,6 +69,15 @@ class DuplicateLines:
             handle.close()
         self._dir.cleanup()
 
+    def store_hashes(self, hashes: "np.ndarray") -> None:
+        """Record rows by a 64-bit hash taken elsewhere (a Parquet month's, from its Arrow
+        batches: arrow_counts.py) instead of by their lines."""
+        import numpy as np
+
+        bucket = hashes >> np.uint64(64 - _BUCKET_BITS)
+        for b, handle in enumerate(self._buckets):
+            handle.write(hashes[bucket == b].tobytes())
+
     def _store(self, lines: list[bytes]) -> None:
         if not lines:
             return
@@ -72,9 +85,7 @@ class DuplicateLines:
 
         # Python's own 64-bit string hash (SipHash, seeded per process: fine within one load).
         hashes = np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)).view(np.uint64)
-        bucket = hashes >> np.uint64(64 - _BUCKET_BITS)
-        for b, handle in enumerate(self._buckets):
-            handle.write(hashes[bucket == b].tobytes())
+        self.store_hashes(hashes)
 
 
 def counting_duplicates(chunks: Iterable[bytes], counter: DuplicateLines) -> Iterator[bytes]:

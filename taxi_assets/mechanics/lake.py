@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 from taxi_assets.mechanics.dataset_spec import MIRROR, TLC, DatasetSpec, MonthFile
 from taxi_assets.mechanics.errors import BadSourceFileError, TaxiError, TransientError
+from taxi_assets.mechanics.finite_numbers import refusing_non_finite
 from taxi_assets.mechanics.publication import FileVersion
 from taxi_assets.mechanics.verifier import (
     FileFacts,
@@ -159,11 +160,15 @@ class Lake:
         sha, size = _sha256(path)
         return FileFacts(size, sha, parquet.inspect(path, spec, month, where), size)
 
-    def csv_rows(self, spec: DatasetSpec, lake_file: LakeFile) -> Iterator[bytes]:
+    def csv_rows(
+        self, spec: DatasetSpec, lake_file: LakeFile, on_batch: Callable[[Any], None] | None = None
+    ) -> Iterator[bytes]:
         """The month's rows as CSV for COPY (header first), whichever source it came from; a
-        file that changed since it was verified fails (before its first row, for Parquet)."""
+        file that changed since it was verified fails (before its first row, for Parquet).
+        `on_batch` sees a Parquet month's Arrow batches (parquet.csv_chunks)."""
         if lake_file.source != TLC:
-            yield from self.read(lake_file, spec.raw_asset)
+            rows = self.read(lake_file, spec.raw_asset)
+            yield from refusing_non_finite(rows, spec.columns, lake_file.where)
             return
         from taxi_assets.mechanics import parquet
 
@@ -173,7 +178,9 @@ class Lake:
                 f"{spec.raw_asset} for this month again"
             )
         month = dt.datetime.strptime(lake_file.month, "%Y-%m").date()
-        yield from parquet.csv_chunks(lake_file.path, spec, month, lake_file.where)
+        yield from parquet.csv_chunks(
+            lake_file.path, spec, month, lake_file.where, on_batch=on_batch
+        )
 
     @staticmethod
     def read(lake_file: LakeFile, producer: str) -> Iterator[bytes]:

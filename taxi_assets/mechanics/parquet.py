@@ -14,16 +14,18 @@ a load location's start-up does not pay for it.
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.errors import BadSourceFileError
+from taxi_assets.mechanics.finite_numbers import non_finite_refusal
 from taxi_assets.mechanics.schema import Column
 
 if TYPE_CHECKING:
@@ -44,6 +46,9 @@ def _steady_memory_pool() -> None:
 
 
 _steady_memory_pool()
+# Arrow registers its compute functions on their first call, about 35 MB resident once per
+# process: called here, that is part of the reader's import footprint, not of a month's load.
+pc.is_finite(pa.array([], pa.float64()))
 
 _TARGET_TYPES = {
     "smallint": pa.int16(),
@@ -124,10 +129,16 @@ def inspect(source: "LakePath", spec: DatasetSpec, month: dt.date, where: str) -
 
 
 def csv_chunks(
-    source: "LakePath", spec: DatasetSpec, month: dt.date, where: str, batch_rows: int = BATCH_ROWS
+    source: "LakePath",
+    spec: DatasetSpec,
+    month: dt.date,
+    where: str,
+    batch_rows: int = BATCH_ROWS,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
 ) -> Iterator[bytes]:
     """The file's rows as CSV for COPY (header line first), cast to the declared types, one
-    bounded batch at a time; a value the cast refuses names the column and the rows."""
+    bounded batch at a time; a value the cast refuses names the column and the rows.
+    `on_batch` sees each cast batch before its CSV is yielded (the checks' counts)."""
     with _opened(source) as handle:
         reader = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
         plan = column_plan(spec, month, reader.schema_arrow)
@@ -141,6 +152,8 @@ def csv_chunks(
         batches = reader.iter_batches(batch_size=batch_rows, columns=wanted, use_threads=False)
         for batch in batches:
             cast = _cast(batch, plan, columns, target, where, first_row)
+            if on_batch is not None:
+                on_batch(cast)
             sink = pa.BufferOutputStream()
             pa_csv.write_csv(cast, sink, pa_csv.WriteOptions(include_header=header))
             header, first_row = False, first_row + batch.num_rows
@@ -164,11 +177,22 @@ def _cast(
             arrays.append(pa.nulls(batch.num_rows, field.type))
             continue
         try:
-            arrays.append(batch.column(name).cast(field.type, safe=True))
+            array = batch.column(name).cast(field.type, safe=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             last = first_row + batch.num_rows
             raise BadSourceFileError(
                 f"{where}: column {name} cannot be read as {column.pg_type} in rows "
                 f"{first_row + 1:,}..{last:,} ({exc}); the previous rows are unchanged"
             ) from exc
+        if pa.types.is_floating(array.type):
+            _refuse_non_finite(array, name, where, first_row)
+        arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def _refuse_non_finite(array: pa.Array, name: str, where: str, first_row: int) -> None:
+    """NaN and infinities are refused here, vectorized, before they become CSV: Postgres'
+    numeric would take them (finite_numbers.py says why the table does not check)."""
+    first_bad = pc.index(pc.is_finite(array), False).as_py()
+    if first_bad >= 0:
+        raise non_finite_refusal(where, name, f"row {first_row + first_bad + 1:,} of the file")

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -238,13 +239,21 @@ def load_month(
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
     counters: list[DuplicateLines] = []
-    gate = StagedMonthGate(spec, month, lake_file.where)
+    arrow_counts: list[Any] = []  # a Parquet month's checks' counts, one per attempt
+    gate = StagedMonthGate(
+        spec, month, lake_file.where, lambda: arrow_counts[-1].counts() if arrow_counts else None
+    )
 
     def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
         counters.append(DuplicateLines())
-        lines = lake.csv_rows(spec, lake_file)
         progress = Progress(log, f"{key} load")
-        return counting_duplicates(counting_lines(lines, progress), counters[-1])
+        if lake_file.source != TLC:
+            lines = lake.csv_rows(spec, lake_file)
+            return counting_duplicates(counting_lines(lines, progress), counters[-1])
+        from taxi_assets.mechanics.arrow_counts import ArrowCounts  # pyarrow: Parquet only
+
+        arrow_counts.append(ArrowCounts(spec, month, counters[-1]))
+        return counting_lines(lake.csv_rows(spec, lake_file, arrow_counts[-1].add), progress)
 
     try:
         stats = writer.replace_month(

@@ -10,7 +10,7 @@ description's first word. The counting runs in Postgres (quality_sql.py), one qu
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,16 +182,27 @@ class StagedMonthGate:
     """MONTH_CHECK on the staged rows, inside the load's transaction before the swap: a file of
     another month's trips is refused and the loaded month stays as it was. The same scan counts
     every warning rule too (`counts`), so the checks after the swap need no scan of their own:
-    the month's table then holds exactly these rows."""
+    the month's table then holds exactly these rows. A Parquet month's counts were taken from
+    its Arrow batches as they streamed (arrow_counts.py): `precounted` returns them, and no
+    scan runs."""
 
-    def __init__(self, spec: DatasetSpec, month: dt.date, where: str) -> None:
+    def __init__(
+        self,
+        spec: DatasetSpec,
+        month: dt.date,
+        where: str,
+        precounted: Callable[[], q.MonthCounts | None] = lambda: None,
+    ) -> None:
         self.spec, self.month, self.where = spec, month, where
         self.max_share = max_outside_month_share()
+        self.precounted = precounted
         self.counts: q.MonthCounts | None = None
 
     def __call__(self, conn: psycopg.Connection, staging: sql.Identifier) -> None:
         # The duplicate rule's count is the load's own (duplicates.py), filled in afterwards.
-        self.counts = q.table_counts(conn, staging, self.spec, self.month, duplicates=0)
+        self.counts = self.precounted() or q.table_counts(
+            conn, staging, self.spec, self.month, duplicates=0
+        )
         rule = _month_rule(self.spec)
         if rule is None:
             return

@@ -359,7 +359,7 @@ def test_a_statement_timeout_is_terminal_with_advice(
 # 8. Values no check noticed.
 
 
-@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "nan", " +inf", "-INF"])
 def test_non_finite_numbers_are_refused_with_the_line(
     value: str, ds: Dataset, own: dict, publish: OwnMirror, mirror_dir: Path, pg_schema: str
 ) -> None:
