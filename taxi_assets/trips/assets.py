@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -41,6 +41,9 @@ from taxi_assets.trips.checks import (
     evaluate,
     evaluations,
 )
+
+if TYPE_CHECKING:  # imported at run time only when a Parquet month loads (pyarrow)
+    from taxi_assets.mechanics.arrow_counts import ArrowCounts
 
 WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
@@ -233,13 +236,15 @@ def load_month(
     spec: DatasetSpec, writer: WarehouseWriter, lake: Lake, key: str, lane: Lane
 ) -> tuple[dict, MonthCounts | None]:
     """Replace the month's child table with the lake file, streamed; its metadata, with the
-    duplicate lines counted on the way (duplicates.py), and the checks' counts of the rows
-    swapped in, taken by the staged gate's scan. A month the warehouse's disk (when it is on
-    this machine) cannot hold is refused before anything is written."""
+    duplicate rows counted on the way (duplicates.py: a CSV month's lines, a Parquet month's
+    rows hashed from its Arrow batches), and the checks' counts of the rows swapped in, taken
+    by the staged gate's scan (a Parquet month's from its batches: arrow_counts.py). A month the
+    warehouse's disk (when it is on this machine) cannot hold is refused before anything is
+    written."""
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
     counters: list[DuplicateLines] = []
-    arrow_counts: list[Any] = []  # a Parquet month's checks' counts, one per attempt
+    arrow_counts: list[ArrowCounts] = []  # a Parquet month's checks' counts, one per attempt
     gate = StagedMonthGate(
         spec, month, lake_file.where, lambda: arrow_counts[-1].counts() if arrow_counts else None
     )
