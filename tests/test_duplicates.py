@@ -42,3 +42,15 @@ def test_leaves_no_file_behind(tmp_path: Path) -> None:
     scratch.mkdir()
     count_in_chunks(gzip.decompress(gzip.compress(b"h\n1\n1\n")), 2, scratch)
     assert list(scratch.iterdir()) == []
+
+
+def test_its_bucket_files_have_no_name_so_a_killed_load_leaves_none(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    counter = DuplicateLines(scratch)
+    try:
+        counter.feed(b"h\n1\n1\n2\n")
+        assert list(scratch.iterdir()) == []  # nothing a SIGKILL could leave behind
+        assert counter.extra_copies() == 1
+    finally:
+        counter.close()

@@ -30,10 +30,11 @@ class DuplicateLines:
     """Feed a CSV's chunks in order (header first); `extra_copies()` is the duplicate count."""
 
     def __init__(self, scratch: Path | None = None) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="taxi_dups_", dir=scratch)
+        # Files without a name (O_TMPFILE, or unlinked at once): the kernel frees them when the
+        # process ends, so a load killed with SIGKILL leaves nothing in the scratch folder.
         self._buckets = [
-            open(Path(self._dir.name) / f"{b}.u64", "wb")  # noqa: SIM115 - closed in close()
-            for b in range(1 << _BUCKET_BITS)
+            tempfile.TemporaryFile(prefix="taxi_dups_", dir=scratch)  # noqa: SIM115 - close()
+            for _ in range(1 << _BUCKET_BITS)
         ]
         self._tail = b""
         self._header_seen = False
@@ -58,8 +59,10 @@ class DuplicateLines:
 
         extra = 0
         for handle in self._buckets:
+            handle.flush()
+            handle.seek(0)
+            hashes = np.fromfile(handle, dtype=np.uint64)
             handle.close()
-            hashes = np.fromfile(handle.name, dtype=np.uint64)
             hashes.sort()
             extra += int(np.count_nonzero(hashes[1:] == hashes[:-1]))
         return extra
@@ -67,7 +70,6 @@ class DuplicateLines:
     def close(self) -> None:
         for handle in self._buckets:
             handle.close()
-        self._dir.cleanup()
 
     def store_hashes(self, hashes: "np.ndarray") -> None:
         """Record rows by a 64-bit hash taken elsewhere (a Parquet month's, from its Arrow
