@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from taxi_assets.mechanics.dataset_spec import DatasetSpec, WarningRule
 from taxi_assets.mechanics.duplicates import DuplicateLines
 from taxi_assets.mechanics.months import next_month
-from taxi_assets.mechanics.quality_sql import EXTREME_MAGNITUDE, MonthCounts
+from taxi_assets.mechanics.quality_sql import EXTREME_MAGNITUDE, MonthCounts, extreme_columns
 
 
 class ArrowCounts:
@@ -40,7 +40,7 @@ class ArrowCounts:
         self.spec, self.duplicates = spec, duplicates
         self._start = pa.scalar(dt.datetime.combine(month, dt.time()), pa.timestamp("us"))
         self._end = pa.scalar(dt.datetime.combine(next_month(month), dt.time()), pa.timestamp("us"))
-        self._numeric = [c.name for c in spec.columns if c.pg_type == "numeric"]
+        self._numeric = extreme_columns(spec)
         self._rows = 0
         self._flagged = {rule.name: 0 for rule in spec.warnings}
 

@@ -59,8 +59,6 @@ def refusing_non_finite(
 
 def _check(lines: bytes, first_line: int, numeric: dict[int, str], where: str) -> None:
     """Refuse the first non-finite numeric value among `lines` (whole lines from `first_line`)."""
-    if not _hinted(lines):
-        return
     for offset, text in enumerate(lines.split(b"\n")):
         number = first_line + offset
         if number == 1 or not _hinted(text):

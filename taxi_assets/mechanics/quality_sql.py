@@ -26,13 +26,18 @@ class MonthCounts:
 EXTREME_MAGNITUDE = 1_000_000
 
 
+def extreme_columns(spec: DatasetSpec) -> list[str]:
+    """The columns the `extreme` rule looks at: the file's amounts and distances."""
+    return [c.name for c in spec.columns if c.pg_type == "numeric"]
+
+
 def _predicate(spec: DatasetSpec, rule: WarningRule) -> sql.Composable:
     """The SQL that flags a row for `rule` (duplicates are counted apart, as extra copies)."""
     columns = [sql.Identifier(c) for c in rule.columns]
     if rule.kind == "extreme":
-        numeric = [sql.Identifier(c.name) for c in spec.columns if c.pg_type == "numeric"]
         return sql.SQL(" OR ").join(
-            sql.SQL("abs({}) > {}").format(c, sql.Literal(EXTREME_MAGNITUDE)) for c in numeric
+            sql.SQL("abs({}) > {}").format(sql.Identifier(c), sql.Literal(EXTREME_MAGNITUDE))
+            for c in extreme_columns(spec)
         )
     if rule.kind == "outside_month":
         return sql.SQL("{0} < %(start)s OR {0} >= %(end)s").format(columns[0])
