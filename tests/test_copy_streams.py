@@ -139,15 +139,28 @@ def test_a_month_takes_one_stream_when_no_second_slot_is_free(
     assert load(pg_schema, month).copy_streams == 2
 
 
+def wait_for_backend_exit(pid: int, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(TEST_PG_URL, autocommit=True) as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+        while conn.execute(query, (pid,)).fetchone()[0]:  # type: ignore[index]
+            assert time.monotonic() < deadline, f"backend {pid} still alive after {seconds}s"
+            time.sleep(0.01)
+
+
 def test_a_second_stream_joins_when_a_slot_frees_up_mid_load(
     pg_schema: str, month: list[bytes]
 ) -> None:
     other = psycopg.connect(TEST_PG_URL, autocommit=True)
+    other_pid = other.info.backend_pid
 
     def slot_freed_after_three_blocks() -> Iterator[bytes]:
         for number, piece in enumerate(pieces(month)):
             if number == 3:
                 other.close()  # the other load ends: its slot is free
+                # Its backend releases the slot as it exits, a moment after the close: on a
+                # busy machine later than the load's last ask for a slot, 0.2 s on.
+                wait_for_backend_exit(other_pid)
             yield piece
 
     with load_slot(other, pg_schema, 2):
