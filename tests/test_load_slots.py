@@ -76,10 +76,13 @@ def test_other_schemas_have_slots_of_their_own(pg_schema: str, connect: Connect)
             assert slot == 0 and time.monotonic() - started < 1.0
 
 
+@pytest.mark.timeout(120)  # a hang here (seen once in CI, inside a try-lock) costs 2 minutes
 def test_waiting_is_reported_once(pg_schema: str, connect: Connect) -> None:
     waits: list[int] = []
     holder = load_slot(connect(), pg_schema, 1)
     holder.__enter__()
     threading.Timer(0.6, holder.__exit__, (None, None, None)).start()
-    with load_slot(connect(), pg_schema, 1, on_wait=waits.append):
+    # Bounded: should the holder's release not arrive, this fails naming the slot's holders
+    # instead of waiting for the suite's timeout (CI once hung here for 600 s).
+    with load_slot(connect(), pg_schema, 1, on_wait=waits.append, timeout_seconds=60):
         assert waits == [1]
