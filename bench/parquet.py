@@ -3,8 +3,10 @@
     python -m bench.parquet                          # both, at full size (a quiet machine)
     python -m bench.parquet --yellow-rows 200000 --fhvhv-rows 0 --reps 1   # a quick look
 
-For each month, in processes of their own and interleaved: (b) `psql \\copy` of the same rows
-written as CSV (the Parquet file converted beforehand, not timed), (c) the warehouse step alone
+For each month, in processes of their own and interleaved, each after an untimed CHECKPOINT:
+(b) `psql \\copy` of the same rows written as CSV by Arrow's CSV writer (the Parquet file
+converted beforehand, not timed), (b2) the same with the bytes the loader streams (COPY text,
+whole-second timestamps), to show what the wire format alone is worth, (c) the step alone
 (bench/load_step.py: the file already in the lake; its peak resident memory over its own
 footprint after imports, the issue's 150 MB bound), (d) `dagster job execute` of the dataset's
 job end to end (download from the loopback TLC layout, then the load). Prints medians and the
@@ -20,13 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.csv as pa_csv
+
 from bench import methods
 from bench.stats import summary
 from bench.workspace import fresh_copy_table, publish, run_in_scratch, throwaway_database
 from taxi_assets.datasets import FHVHV, YELLOW
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.months import parse_month
-from taxi_assets.mechanics.parquet import csv_chunks
+from taxi_assets.mechanics.parquet import cast_batches, text_chunks
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.assets import fetch_month
 from taxi_testkit.mirror import serve_mirror
@@ -50,19 +54,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def as_csv(parquet: Path, spec: DatasetSpec, month: str, out: Path) -> Path:
-    """The month's rows as the CSV COPY reads (what (b) loads), written once, untimed."""
+    """The month's rows as Arrow's CSV writer renders them, cast to the table's types (what (b)
+    loads), written once, untimed."""
+    where = str(parquet)
     with out.open("wb") as handle:
-        for chunk in csv_chunks(parquet, spec, parse_month(month), str(parquet)):
+        for number, batch in enumerate(cast_batches(parquet, spec, parse_month(month), where)):
+            pa_csv.write_csv(batch, handle, pa_csv.WriteOptions(include_header=number == 0))
+    return out
+
+
+def as_stream(parquet: Path, spec: DatasetSpec, month: str, out: Path) -> Path:
+    """The bytes the loader streams to COPY for the month, in COPY's text format (what (b2)
+    loads), untimed."""
+    with out.open("wb") as handle:
+        for chunk in text_chunks(parquet, spec, parse_month(month), str(parquet)):
             handle.write(chunk)
     return out
 
 
-def psql_copy(db_url: str, spec: DatasetSpec, month: str, csv: Path) -> dict:
-    """(b) `psql \\copy` of the CSV into a fresh table of the warehouse's columns."""
+def checkpoint(db_url: str) -> None:
+    """Flush the WAL the previous method wrote, untimed: without it a checkpoint falls inside
+    whichever run crosses max_wal_size (a first run took 10.6 s against 6.8-7.6 s)."""
+    subprocess.run(["psql", "-q", "-d", db_url, "-c", "CHECKPOINT"], check=True)
+
+
+def psql_copy(
+    db_url: str, spec: DatasetSpec, month: str, csv: Path, options: str = "format csv, header true"
+) -> dict:
+    """(b) `psql \\copy` of the CSV (or, b2, of the loader's COPY text) into a fresh table of
+    the warehouse's columns."""
     table = f"copy_{spec.table}"
     fresh_copy_table(db_url, table, month, spec)
     columns = ", ".join(f'"{c.name}"' for c in spec.parquet_columns)
-    command = f"\\copy {table} ({columns}) from '{csv}' with (format csv, header true)"
+    command = f"\\copy {table} ({columns}) from '{csv}' with ({options})"
     started = time.monotonic()
     subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_url, "-c", command], check=True)
     return {"seconds": round(time.monotonic() - started, 3)}
@@ -87,22 +111,30 @@ def measure(spec: DatasetSpec, month: str, rows: int, args: argparse.Namespace, 
     """(b), (c), (d) interleaved for one month; their summaries and ratios."""
     parquet = write_tlc_month(month, rows, args.workdir / "tlc", spec)
     csv = as_csv(parquet, spec, month, args.workdir / f"{spec.name}-{month}.csv")
+    stream = as_stream(parquet, spec, month, args.workdir / f"{spec.name}-{month}.text")
     with serve_mirror(args.workdir / "tlc") as url:
         tlc_url, lake_dir = f"{url}/{TLC_FOLDER}", args.workdir / f"lake-{spec.name}"
         lake = DataLake(root=str(lake_dir)).lake()
         fetch_month(spec, month, TaxiSource(tlc_url=tlc_url), lake, _log)
         target = methods.Target(month, rows, lake_dir, parquet, url, db, args.workdir, dataset=spec)
-        runs: dict[str, list[dict]] = {"b": [], "c": [], "d": []}
+        runs: dict[str, list[dict]] = {"b": [], "b2": [], "c": [], "d": []}
+        timed = {
+            "b": lambda: psql_copy(db, spec, month, csv),
+            "b2": lambda: psql_copy(db, spec, month, stream, "format text"),
+            "c": lambda: methods.load_step(target),
+            "d": lambda: job(target, tlc_url),
+        }
         for _ in range(args.reps):
-            runs["b"].append(psql_copy(db, spec, month, csv))
-            runs["c"].append(methods.load_step(target))
-            runs["d"].append(job(target, tlc_url))
+            for name, method in timed.items():
+                checkpoint(db)
+                runs[name].append(method())
     figures = {name: summary(r) for name, r in runs.items()}
     copy = figures["b"]["median"]
     return {
         "rows": rows,
         "methods": figures,
         "ratio_step_to_copy": round(figures["c"]["median"] / copy, 2),
+        "ratio_step_to_stream_copy": round(figures["c"]["median"] / figures["b2"]["median"], 2),
         "ratio_job_to_copy": round(figures["d"]["median"] / copy, 2),
         "max_rss_growth_mb": max(r["rss_growth_mb"] for r in runs["c"]),
     }
@@ -120,14 +152,18 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(results: dict) -> str:
-    lines = ["| month | rows | (b) psql \\copy s | (c) step s | (d) job s | c/b | d/b | step +MB |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines = [
+        "| month | rows | (b) psql \\copy s | (b2) psql, stream's bytes s | (c) step s | (d) job s "
+        "| c/b | c/b2 | d/b | step +MB |"
+    ]
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results["months"].items():
         m = r["methods"]
-        medians = " | ".join(f"{m[k]['median']:.2f}" for k in ("b", "c", "d"))
+        medians = " | ".join(f"{m[k]['median']:.2f}" for k in ("b", "b2", "c", "d"))
         lines.append(
             f"| {name} | {r['rows']:,} | {medians} | {r['ratio_step_to_copy']} | "
-            f"{r['ratio_job_to_copy']} | {r['max_rss_growth_mb']} |"
+            f"{r['ratio_step_to_stream_copy']} | {r['ratio_job_to_copy']} | "
+            f"{r['max_rss_growth_mb']} |"
         )
     return "\n".join(lines)
 

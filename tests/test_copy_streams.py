@@ -206,3 +206,11 @@ def test_a_load_waiting_for_a_slot_gets_it_before_a_second_stream(
     waiting.join()
     waiter.close()
     assert got == [0] and stats.copy_streams == 1
+
+
+def test_a_parquet_months_stream_names_rows_not_lines() -> None:
+    """COPY text has no header, so the stream's line N is the file's row N (copy_format.TEXT)."""
+    lines = LineMap(noun="row")
+    lines.add(file_line=1, lines=100)
+    context = 'COPY yellow_taxi_2024_01_staging, line 7, column fare_amount: "x"'
+    assert lines.in_file_terms(context) == context.replace("line 7", "row 7")

@@ -16,7 +16,7 @@ from taxi_assets.assets import TRIPS
 from taxi_assets.datasets import FHV, FHVHV, GREEN, YELLOW
 from taxi_assets.mechanics.dataset_spec import DatasetSpec
 from taxi_assets.mechanics.months import parse_month
-from taxi_assets.mechanics.parquet import csv_chunks
+from taxi_assets.mechanics.parquet import text_chunks
 from taxi_assets.mechanics.quality_sql import table_counts
 from taxi_assets.resources import DataLake, TaxiSource
 from taxi_assets.trips.slice import TripSlice
@@ -254,6 +254,38 @@ def test_a_nan_or_infinite_amount_is_refused_naming_column_and_row(
     assert table_fingerprint(pg_schema, "yellow_taxi_2022_03") == before
 
 
+AWKWARD_TEXT = ["a\\b", "tab\there", "two\nlines", "cr\rlf", 'a "quote"', "", "\\N", "x,y", None]
+
+
+def test_text_and_times_that_copy_text_must_escape_arrive_unchanged(
+    tlc_resources: dict, tlc_root: Path, tmp_path: Path, pg_schema: str
+) -> None:
+    """A Parquet month travels as COPY text (copy_format.py): backslashes, tabs, line ends and
+    quotes in text, the empty string next to NULL, and a fractional second all load as the
+    file holds them, and whole seconds stay whole."""
+    table = real_month(tlc_root, YELLOW, "2022-03")
+    flags = table.column("store_and_fwd_flag").to_pylist()
+    last = len(flags) - len(AWKWARD_TEXT)  # the last batch: a batch of its own gets escaped
+    flags[last:] = AWKWARD_TEXT
+    table = table.set_column(
+        table.schema.get_field_index("store_and_fwd_flag"), "store_and_fwd_flag", pa.array(flags)
+    )
+    index = table.schema.get_field_index("tpep_pickup_datetime")
+    times = table.column(index).to_pylist()
+    times[1] = times[1].replace(microsecond=123_456)
+    table = table.set_column(index, "tpep_pickup_datetime", pa.array(times, pa.timestamp("us")))
+    url = crafted(tmp_path, YELLOW, "2022-03", table)
+    assert load(with_tlc(tlc_resources, url), YELLOW, "2022-03").success
+    with psycopg.connect(TEST_PG_URL) as conn:
+        stored = conn.execute(
+            sql.SQL("SELECT store_and_fwd_flag, tpep_pickup_datetime FROM {}").format(
+                sql.Identifier(pg_schema, "yellow_taxi_2022_03")
+            )
+        ).fetchall()
+    assert sorted(map(repr, (flag for flag, _ in stored))) == sorted(map(repr, flags))
+    assert sorted(when for _, when in stored) == sorted(times)
+
+
 def flag_every_rule(table: pa.Table) -> pa.Table:
     """The month with a few rows flagged by each of yellow's warning rules, -0.0, NULLs, and
     three extra copies of rows (one of them with NULLs)."""
@@ -333,9 +365,9 @@ def test_a_changed_lake_file_is_downloaded_again(tlc_resources: dict) -> None:
 def test_rows_stream_in_bounded_batches_whatever_the_row_groups(tmp_path: Path) -> None:
     path = write_tlc_month("2022-03", 5_000, tmp_path, YELLOW)  # old writer: one row group
     assert pq.ParquetFile(path).metadata.num_row_groups == 1
-    chunks = list(csv_chunks(path, YELLOW, parse_month("2022-03"), "test", batch_rows=1_000))
+    chunks = list(text_chunks(path, YELLOW, parse_month("2022-03"), "test", batch_rows=1_000))
     assert len(chunks) == 5
-    assert sum(chunk.count(b"\n") for chunk in chunks) == 5_000 + 1  # the header line
+    assert sum(chunk.count(b"\n") for chunk in chunks) == 5_000  # COPY text: no header
 
 
 def test_a_parquet_load_allocates_from_jemalloc() -> None:

@@ -32,11 +32,13 @@ _LINE = re.compile(r"\bline (\d+)\b")
 @dataclass
 class LineMap:
     """The file lines one stream received: where each of its blocks starts, in the stream's
-    numbering and in the file's (both from 1, as COPY counts)."""
+    numbering and in the file's (both from 1, as COPY counts). `noun` is what the file calls
+    a line: a CSV's "line", or a Parquet file's "row" (its COPY text has no header)."""
 
     stream_starts: list[int] = field(default_factory=list)
     file_starts: list[int] = field(default_factory=list)
     received: int = 0
+    noun: str = "line"
 
     def add(self, file_line: int, lines: int) -> None:
         self.stream_starts.append(self.received + 1)
@@ -50,8 +52,8 @@ class LineMap:
         return self.file_starts[block] + stream_line - self.stream_starts[block]
 
     def in_file_terms(self, text: str) -> str:
-        """`text` with each "line N" of the stream turned into the file's line number."""
-        return _LINE.sub(lambda m: f"line {self.file_line(int(m.group(1)))}", text)
+        """`text` with each "line N" of the stream turned into the file's line (or row)."""
+        return _LINE.sub(lambda m: f"{self.noun} {self.file_line(int(m.group(1)))}", text)
 
 
 def line_blocks(chunks: Iterable[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
@@ -82,9 +84,11 @@ def _block_end(pending: bytearray, block_bytes: int) -> int:
 class CopyStream:
     """One COPY on a connection of its own, written from a daemon thread of its own."""
 
-    def __init__(self, conn: psycopg.Connection, statement: sql.Composed) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, statement: sql.Composed, line_noun: str = "line"
+    ) -> None:
         self.conn, self.statement = conn, statement
-        self.lines = LineMap()
+        self.lines = LineMap(noun=line_noun)
         self.rows = 0
         self.error: BaseException | None = None
         self._blocks: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_BLOCKS)
@@ -152,7 +156,7 @@ def copy_split(
     blocks: Iterable[bytes],
     join: Callable[[], CopyStream | None] = lambda: None,
 ) -> int:
-    """Feed `blocks` (the header line starts the first, which goes to the first stream) to the
+    """Feed `blocks` (a CSV's header line starts the first, which goes to the first stream) to the
     streams, adding the one `join()` returns when it returns one (asked every few blocks);
     return the rows they stored together. The first failure ends every stream's COPY; a
     stream's is raised as StreamError, the source's as itself."""

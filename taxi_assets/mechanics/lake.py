@@ -160,12 +160,12 @@ class Lake:
         sha, size = _sha256(path)
         return FileFacts(size, sha, parquet.inspect(path, spec, month, where), size)
 
-    def csv_rows(
+    def copy_rows(
         self, spec: DatasetSpec, lake_file: LakeFile, on_batch: Callable[[Any], None] | None = None
     ) -> Iterator[bytes]:
-        """The month's rows as CSV for COPY (header first), whichever source it came from; a
-        file that changed since it was verified fails (before its first row, for Parquet).
-        `on_batch` sees a Parquet month's Arrow batches (parquet.csv_chunks)."""
+        """The month's rows for COPY: the mirror's CSV as it is (header first), a Parquet
+        month's in COPY text (copy_format.py); a file that changed since it was verified fails
+        (before its first row, for Parquet). `on_batch` sees a Parquet month's Arrow batches."""
         if lake_file.source != TLC:
             rows = self.read(lake_file, spec.raw_asset)
             yield from refusing_non_finite(rows, spec.columns, lake_file.where)
@@ -178,7 +178,7 @@ class Lake:
                 f"{spec.raw_asset} for this month again"
             )
         month = dt.datetime.strptime(lake_file.month, "%Y-%m").date()
-        yield from parquet.csv_chunks(
+        yield from parquet.text_chunks(
             lake_file.path, spec, month, lake_file.where, on_batch=on_batch
         )
 

@@ -30,11 +30,14 @@ class Progress:
         )
 
 
-def counting_lines(chunks: Iterable[bytes], progress: Progress) -> Iterator[bytes]:
-    """Pass CSV chunks through unchanged, reporting bytes and data rows seen so far."""
+def counting_lines(
+    chunks: Iterable[bytes], progress: Progress, header: bool = True
+) -> Iterator[bytes]:
+    """Pass COPY's chunks through unchanged, reporting bytes and data rows seen so far (a
+    CSV's first line is its `header`)."""
     done = lines = 0
     for chunk in chunks:
         done += len(chunk)
         lines += chunk.count(b"\n")
-        progress.update(done, max(lines - 1, 0))
+        progress.update(done, max(lines - header, 0))
         yield chunk

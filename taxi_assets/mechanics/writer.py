@@ -26,6 +26,7 @@ import psycopg
 import tenacity
 from psycopg import sql
 
+from taxi_assets.mechanics.copy_format import CSV, CopyFormat
 from taxi_assets.mechanics.copy_streams import (
     BLOCK_BYTES,
     CopyStream,
@@ -297,10 +298,12 @@ class WarehouseWriter:
         check_staged: StagedCheck = lambda conn, staging: None,
         columns: tuple[Column, ...] | None = None,
         needed_bytes: float = 0.0,
+        copy_format: CopyFormat = CSV,
     ) -> LoadStats:
-        """Atomically replace the month's child table with the CSV rows `csv_chunks()` yields.
+        """Atomically replace the month's child table with the rows `csv_chunks()` yields (CSV,
+        or COPY text for a Parquet month: `copy_format`).
 
-        `columns` are the CSV's, in its order (default: the mirror's, `table.file_columns`).
+        `columns` are the stream's, in its order (default: the mirror's, `table.file_columns`).
         A server on this machine whose disk has less than `needed_bytes` free refuses the month
         before anything is written.
 
@@ -331,6 +334,7 @@ class WarehouseWriter:
                         check_staged,
                         columns or table.file_columns,
                         needed_bytes,
+                        copy_format,
                     )
         except transient as exc:
             reason = redact(str(exc), self.url)
@@ -355,6 +359,7 @@ class WarehouseWriter:
         check_staged: StagedCheck,
         columns: tuple[Column, ...],
         needed_bytes: float,
+        copy_format: CopyFormat,
     ) -> LoadStats:
         started = time.monotonic()
         child = f"{table.name}_{month:%Y_%m}"
@@ -387,14 +392,23 @@ class WarehouseWriter:
                 with _transaction_committed_in(conn, control.commit_turn):
                     self.lock(conn, table.name, month_slice(month))
                     self._create_month_staging(conn, table, staging, month)
-                    rows = self._copy(conn, staging, columns, chunks, where)
+                    rows = self._copy(conn, staging, columns, chunks, where, copy_format)
                     _gate_rows(rows, expected_rows, where)
                     first_rows = self._swap_month(conn, table, month, staging, gate)
                 streams = 1
             else:
                 with self.connect() as spare, control.cancellable(spare):
                     rows, first_rows, streams = self._load_in_streams(
-                        conn, spare, table, month, staging, columns, chunks, gate, control
+                        conn,
+                        spare,
+                        table,
+                        month,
+                        staging,
+                        columns,
+                        chunks,
+                        gate,
+                        control,
+                        copy_format,
                     )
         return LoadStats(child, rows, time.monotonic() - started, first_rows, streams)
 
@@ -409,6 +423,7 @@ class WarehouseWriter:
         chunks: Iterable[bytes],
         gate: "_MonthGate",
         control: LoadControl,
+        copy_format: CopyFormat,
     ) -> tuple[int, tuple[tuple, ...], int]:
         """The month's rows COPYed into one staging table by `conn`, joined by `spare` as soon
         as a load slot is free (at the start, or when another load ends); the rows, the first
@@ -423,7 +438,11 @@ class WarehouseWriter:
         drops it.
         """
         joining = _JoiningStream(
-            spare, self.schema, self.load_slots, self._copy_statement(staging, columns, False)
+            spare,
+            self.schema,
+            self.load_slots,
+            self._copy_statement(staging, columns, copy_format, first_stream=False),
+            copy_format,
         )
         with self.session_lock(conn, table.name, month_slice(month)):
             try:
@@ -431,8 +450,12 @@ class WarehouseWriter:
                     self._create_month_staging(conn, table, staging, month)
                 with _transaction_committed_in(conn, control.commit_turn):
                     with joining:
-                        first = CopyStream(conn, self._copy_statement(staging, columns, True))
-                        rows = self._copy_split(first, joining, chunks, gate.where)
+                        statement = self._copy_statement(staging, columns, copy_format, True)
+                        first = CopyStream(conn, statement, copy_format.line_noun)
+                        blocks = chunks
+                        if not copy_format.whole_lines:
+                            blocks = line_blocks(chunks, self.copy_block_bytes)
+                        rows = self._copy_split(first, joining, blocks, gate.where)
                         _gate_rows(rows, gate.expected_rows, gate.where)
                         joining.commit()
                     first_rows = self._swap_month(conn, table, month, staging, gate)
@@ -533,11 +556,12 @@ class WarehouseWriter:
         columns: Iterable[Column],
         chunks: Iterable[bytes],
         where: str,
+        copy_format: CopyFormat = CSV,
     ) -> int:
-        """COPY CSV (header line first) into `columns`, in file order; map Postgres' refusals."""
-        statement = sql.SQL(
-            "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true)"
-        ).format(staging, column_list(tuple(columns)))
+        """COPY the stream into `columns`, in file order; map Postgres' refusals."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+            staging, column_list(tuple(columns)), copy_format.options(True, freeze=True)
+        )
         try:
             with conn.cursor() as cur:
                 with cur.copy(statement) as copy:
@@ -545,27 +569,31 @@ class WarehouseWriter:
                         copy.write(chunk)
                 return cur.rowcount
         except psycopg.Error as exc:
-            refusal = _refusal(exc, where)
+            refusal = _refusal(exc, where, LineMap(noun=copy_format.line_noun))
             if refusal is None:
                 raise
             raise refusal from exc
 
     @staticmethod
     def _copy_statement(
-        staging: sql.Identifier, columns: tuple[Column, ...], header: bool
+        staging: sql.Identifier,
+        columns: tuple[Column, ...],
+        copy_format: CopyFormat,
+        first_stream: bool,
     ) -> sql.Composed:
-        """COPY CSV into `columns`, in file order. No FREEZE: the staging table is committed."""
-        return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {})").format(
-            staging, column_list(columns), sql.SQL("true" if header else "false")
+        """COPY into `columns`, in file order. No FREEZE: the staging table is committed."""
+        return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+            staging, column_list(columns), copy_format.options(first_stream)
         )
 
     def _copy_split(
-        self, first: CopyStream, joining: "_JoiningStream", chunks: Iterable[bytes], where: str
+        self, first: CopyStream, joining: "_JoiningStream", blocks: Iterable[bytes], where: str
     ) -> int:
-        """COPY the chunks (header line first) through `first` and, once it joins, the second
-        stream (copy_streams.py); a refused row is named by its line in the file."""
+        """COPY the blocks (whole lines; a CSV's header line first) through `first` and, once it
+        joins, the second stream (copy_streams.py); a refused row is named by its line in the
+        file."""
         try:
-            return copy_split([first], line_blocks(chunks, self.copy_block_bytes), joining)
+            return copy_split([first], blocks, joining)
         except StreamError as exc:  # what a stream's own thread raised, in file terms
             error = exc.error
             if isinstance(error, psycopg.Error) and (refusal := _refusal(error, where, exc.lines)):
@@ -678,9 +706,15 @@ class _JoiningStream:
     slot until its rows are committed or rolled back (the end of the `with` block)."""
 
     def __init__(
-        self, conn: psycopg.Connection, schema: str, slots: int, statement: sql.Composed
+        self,
+        conn: psycopg.Connection,
+        schema: str,
+        slots: int,
+        statement: sql.Composed,
+        copy_format: CopyFormat,
     ) -> None:
         self.conn, self.schema, self.slots, self.statement = conn, schema, slots, statement
+        self.line_noun = copy_format.line_noun
         self.slot: int | None = None
 
     @property
@@ -696,7 +730,7 @@ class _JoiningStream:
         if self.slot is None:
             return None
         self.conn.execute("BEGIN")
-        return CopyStream(self.conn, self.statement)
+        return CopyStream(self.conn, self.statement, self.line_noun)
 
     def commit(self) -> None:
         if self.joined:

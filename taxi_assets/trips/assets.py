@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from taxi_assets.mechanics.copy_format import CSV, TEXT
 from taxi_assets.mechanics.dataset_spec import TLC, DatasetSpec
 from taxi_assets.mechanics.disk_space import HEADROOM
 from taxi_assets.mechanics.duplicates import DUPLICATE_ROWS, DuplicateLines, counting_duplicates
@@ -249,22 +250,23 @@ def load_month(
         spec, month, lake_file.where, lambda: arrow_counts[-1].counts() if arrow_counts else None
     )
 
-    def csv_chunks() -> Iterator[bytes]:  # called afresh for every attempt
+    def copy_chunks() -> Iterator[bytes]:  # called afresh for every attempt
         counters.append(DuplicateLines())
         progress = Progress(log, f"{key} load")
         if lake_file.source != TLC:
-            lines = lake.csv_rows(spec, lake_file)
+            lines = lake.copy_rows(spec, lake_file)
             return counting_duplicates(counting_lines(lines, progress), counters[-1])
         from taxi_assets.mechanics.arrow_counts import ArrowCounts  # pyarrow: Parquet only
 
         arrow_counts.append(ArrowCounts(spec, month, counters[-1]))
-        return counting_lines(lake.csv_rows(spec, lake_file, arrow_counts[-1].add), progress)
+        rows = lake.copy_rows(spec, lake_file, arrow_counts[-1].add)
+        return counting_lines(rows, progress, header=False)
 
     try:
         stats = writer.replace_month(
             spec.parent_table,
             month,
-            csv_chunks,
+            copy_chunks,
             lake_file.rows,
             lake_file.where,
             log,
@@ -272,6 +274,7 @@ def load_month(
             gate,
             spec.parquet_columns if lake_file.source == TLC else None,
             lake_file.rows * spec.table_bytes_per_row * HEADROOM,
+            TEXT if lake_file.source == TLC else CSV,
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
