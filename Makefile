@@ -83,6 +83,7 @@ test: install
 dev: $(VENV)/.runtime-installed home
 	@echo "make dev: dagster dev will warn that ./dagster.yaml is not used; it is, through" \
 		"$(DAGSTER_HOME)/dagster.yaml, a link to it (docs/ui.md)."
+	@$(BIN)/python -m taxi_assets.shared.pools  # before the daemon's first pass (the module says why)
 	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 		$(BIN)/dagster dev -w workspace.yaml
 

@@ -70,6 +70,9 @@ code_server taxi_assets.analytics taxi_analytics "$DAGSTER_ANALYTICS_GRPC_PORT"
 
 with_sigint "$BIN/dagster-webserver" -h "$WEB_HOST" -p "$WEB_PORT" -w deploy/workspace.yaml &
 PIDS+=($!)
+# The pools' limits before the daemon's first pass, which would not count a new one
+# (taxi_assets/shared/pools.py).
+"$BIN/python" -m taxi_assets.shared.pools
 with_sigint "$BIN/dagster-daemon" run -w deploy/workspace.yaml &
 PIDS+=($!)
 echo "run-stack: UI on http://$WEB_HOST:$WEB_PORT" >&2

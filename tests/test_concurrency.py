@@ -1,6 +1,7 @@
 """Airflow's `max_active_runs=1` as Dagster concurrency, and why correctness never depends on it."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -10,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.analytics.assets import ANALYTICS_POOL, taxi_dbt_dimensions, taxi_dbt_monthly
-from taxi_assets.trips.assets import WAREHOUSE_POOL
+from taxi_assets.analytics.assets import taxi_dbt_dimensions, taxi_dbt_monthly
+from taxi_assets.shared.pools import ANALYTICS_POOL, POOLS, WAREHOUSE_POOL
 from tests.support.dagster_stack import REPO
 from tests.support.mirror_months import MONTH_ROWS
 from tests.support.postgres import count_rows
@@ -33,6 +34,21 @@ def test_the_project_instance_runs_one_load_run_and_one_analytics_run_at_a_time(
     assert config.run_queue_config.max_concurrent_runs >= 2  # a load beside an analytics run
     assert yellow_taxi.op.pool == WAREHOUSE_POOL
     assert {taxi_dbt_monthly.op.pool, taxi_dbt_dimensions.op.pool} == {ANALYTICS_POOL}
+
+
+def test_the_pools_have_their_limits_before_the_daemon_first_looks(tmp_path: Path) -> None:
+    """On a fresh instance no pool has a limit yet, and the daemon's first pass would not count
+    one (taxi_assets/shared/pools.py): the deployments create them first, with this command."""
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.event_log_storage.get_concurrency_keys() == set()
+    command = [sys.executable, "-m", "taxi_assets.shared.pools"]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [f"pool {pool}: limit 1" for pool in POOLS]
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        limits = instance.event_log_storage.get_pool_limits()
+    assert {(p.name, p.limit, p.from_default) for p in limits} == {(p, 1, True) for p in POOLS}
 
 
 @pytest.fixture

@@ -47,12 +47,10 @@ from taxi_assets.shared.automation import (
 from taxi_assets.shared.check_targets import MonthTargets
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import month_partitions
+from taxi_assets.shared.pools import ANALYTICS_POOL
 
 DBT_GROUP = "analytics"
 MONTHLY_TAG = month_checks.MONTHLY_TAG
-ANALYTICS_POOL = "taxi_analytics"
-"""Every dbt step's pool: analytics runs queue behind each other, never in front of a load
-(dagster.yaml, run granularity)."""
 
 
 class TaxiDbtTranslator(DagsterDbtTranslator):

@@ -35,6 +35,7 @@ from taxi_assets.resources import DataLake, TaxiSource, WarehouseResource
 from taxi_assets.shared.metadata import dagster_column_schema, lake_file_metadata, load_metadata
 from taxi_assets.shared.ownership import OWNERS
 from taxi_assets.shared.partitions import partitions_for, publication_freshness
+from taxi_assets.shared.pools import WAREHOUSE_POOL
 from taxi_assets.trips.checks import (
     Outcome,
     StagedMonthGate,
@@ -46,7 +47,6 @@ from taxi_assets.trips.checks import (
 if TYPE_CHECKING:  # imported at run time only when a Parquet month loads (pyarrow)
     from taxi_assets.mechanics.arrow_counts import ArrowCounts
 
-WAREHOUSE_POOL = "taxi_warehouse"
 # Months a raw step fetches and verifies at once: inflating and hashing release the GIL, so two
 # threads keep both cores of a small machine busy; the mirror sees at most two requests per run.
 DOWNLOADS_AT_ONCE = 2

@@ -41,10 +41,10 @@ def services() -> dict:
     return yaml.safe_load(COMPOSE.read_text())["services"]
 
 
-def test_the_five_services(services: dict) -> None:
-    assert set(services) == {"postgres", *DAGSTER_SERVICES}
+def test_the_services(services: dict) -> None:
+    assert set(services) == {"postgres", "pools", *DAGSTER_SERVICES}
     assert services["postgres"]["image"].startswith("postgres:")
-    for name in DAGSTER_SERVICES:
+    for name in ("pools", *DAGSTER_SERVICES):
         build = services[name]["build"]
         assert (REPO / build["context"] / build["dockerfile"]).is_file()
 
@@ -57,15 +57,27 @@ def test_commands_start_the_code_server_webserver_and_daemon(services: dict) -> 
     assert services["daemon"]["command"][:2] == ["dagster-daemon", "run"]
 
 
+def test_the_pools_get_their_limits_once_before_the_daemon_starts(services: dict) -> None:
+    """The daemon's first pass would not count a pool it had to create (shared/pools.py)."""
+    pools = services["pools"]
+    assert pools["command"] == ["python", "-m", "taxi_assets.shared.pools"]
+    assert pools["restart"] == "no" and "healthcheck" not in pools  # a one-shot job
+    assert pools["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    waits = services["daemon"]["depends_on"]["pools"]
+    assert waits == {"condition": "service_completed_successfully"}
+
+
 def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies(
     services: dict,
 ) -> None:
     for name, service in services.items():
-        assert service["healthcheck"]["test"], name
+        if name != "pools":  # a one-shot job: the daemon waits for it to complete instead
+            assert service["healthcheck"]["test"], name
     for name in ("user_code", "analytics_code"):
         assert services[name]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     for name in ("webserver", "daemon"):
         conditions = {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+        conditions.pop("pools", None)
         assert conditions == dict.fromkeys(
             ("postgres", "user_code", "analytics_code"), "service_healthy"
         )
@@ -75,6 +87,7 @@ def test_only_the_webserver_is_published_and_only_on_loopback(services: dict) ->
     published = {name: service.get("ports", []) for name, service in services.items()}
     assert published == {
         "postgres": [],
+        "pools": [],
         "user_code": [],
         "analytics_code": [],
         "webserver": ["127.0.0.1:3000:3000"],
@@ -88,7 +101,7 @@ def test_services_get_every_variable_the_instance_workspace_and_code_read(
     storage = env_names(REPO / "deploy" / "dagster.yaml")
     workspace = env_names(REPO / "deploy" / "workspace.yaml")
     assert storage >= {"DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD"}
-    for name in DAGSTER_SERVICES:
+    for name in ("pools", *DAGSTER_SERVICES):
         assert storage <= set(services[name]["environment"]), name
     for name in ("webserver", "daemon"):
         assert workspace <= set(services[name]["environment"]), name

@@ -16,6 +16,7 @@ import dagster as dg
 import requests
 from sqlalchemy.engine import make_url
 
+from taxi_assets.shared.pools import create_pool_limits
 from taxi_testkit.cluster import throwaway_database
 from tests.support.backfill_control import TERMINAL_BACKFILL_STATUSES, BackfillControl
 from tests.support.postgres import PG_ADMIN_URL
@@ -162,6 +163,8 @@ def running_stack(
     code = code or ["-w", str(REPO / "workspace.yaml")]
     with _throwaway_database() as database, contextlib.ExitStack() as stack:
         _write_instance_yaml(home, database)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            create_pool_limits(instance)  # as the deployments do before their daemon starts
         web_log = logs / "webserver.log"
         web = stack.enter_context(
             _process(
