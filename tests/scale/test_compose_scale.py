@@ -94,6 +94,7 @@ def test_docker_compose_config_merges_the_profile_over_the_stack(tmp_path: Path)
     resolved = yaml.safe_load(done.stdout)["services"]
     assert set(resolved) == ADDED | {
         "postgres",
+        "pools",
         "user_code",
         "analytics_code",
         "webserver",
