@@ -61,6 +61,14 @@ _TARGET_TYPES = {
 }
 
 
+# COPY text (copy_format.TEXT) as Arrow writes it: tab-separated, NULL as `\N`, no quotes.
+_TEXT_OPTIONS = pa_csv.WriteOptions(
+    include_header=False, delimiter="\t", null_string="\\N", quoting_style="none"
+)
+# Its escapes, the backslash first: the others add backslashes of their own.
+_TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ('"', "\\042"))
+
+
 def _fits(found: pa.DataType, pg_type: str) -> bool:
     """Whether a file's Arrow type can hold the declared column's values (a cast then checks
     each value: a fraction or an overflow in an integer column still fails, naming it)."""
@@ -143,10 +151,10 @@ def text_chunks(
     for cast in cast_batches(source, spec, month, where, batch_rows):
         if on_batch is not None:
             on_batch(cast)
-        yield as_copy_text(_whole_seconds(cast))
+        yield _copy_text(_whole_seconds(cast))
 
 
-def as_copy_text(batch: pa.RecordBatch) -> bytes:
+def _copy_text(batch: pa.RecordBatch) -> bytes:
     """The batch as lines of COPY text: tab-separated, NULL as `\\N`, Arrow's own rendering of
     each value. Arrow refuses to write a tab, line end or quote unquoted and does not know
     text's backslash; a batch with any of them in its text columns is written escaped."""
@@ -162,13 +170,6 @@ def _written(batch: pa.RecordBatch) -> bytes:
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(batch, sink, _TEXT_OPTIONS)
     return sink.getvalue().to_pybytes()
-
-
-_TEXT_OPTIONS = pa_csv.WriteOptions(
-    include_header=False, delimiter="\t", null_string="\\N", quoting_style="none"
-)
-# COPY text's escapes, the backslash first: other escapes add backslashes of their own.
-_TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ('"', "\\042"))
 
 
 def _has_backslash(array: pa.Array) -> bool:

@@ -290,7 +290,7 @@ class WarehouseWriter:
         self,
         table: Table,
         month: dt.date,
-        csv_chunks: Callable[[], Iterable[bytes]],
+        copy_chunks: Callable[[], Iterable[bytes]],
         expected_rows: int,
         where: str,
         log: logging.Logger = _LOG,
@@ -300,7 +300,7 @@ class WarehouseWriter:
         needed_bytes: float = 0.0,
         copy_format: CopyFormat = CSV,
     ) -> LoadStats:
-        """Atomically replace the month's child table with the rows `csv_chunks()` yields (CSV,
+        """Atomically replace the month's child table with the rows `copy_chunks()` yields (CSV,
         or COPY text for a Parquet month: `copy_format`).
 
         `columns` are the stream's, in its order (default: the mirror's, `table.file_columns`).
@@ -308,7 +308,7 @@ class WarehouseWriter:
         before anything is written.
 
         Transient failures (the server gone, the swap's lock timeout) retry the whole month with
-        backoff, `csv_chunks` called afresh each time. The load waits for one of the schema's
+        backoff, `copy_chunks` called afresh each time. The load waits for one of the schema's
         load slots (load_slots.py); `control` (a ranged step's lane, month_runner.py) may cancel its
         connection when the run is interrupted and says when its COMMIT may happen.
         `check_staged(conn, staging)` runs in the transaction before the swap; what it raises
@@ -326,7 +326,7 @@ class WarehouseWriter:
                     return self._replace_month_once(
                         table,
                         month,
-                        csv_chunks(),
+                        copy_chunks(),
                         expected_rows,
                         where,
                         log,

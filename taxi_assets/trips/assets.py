@@ -244,6 +244,8 @@ def load_month(
     written."""
     month, log = parse_month(key), lane.log
     lake_file: LakeFile = lake.recorded(spec, month)
+    parquet = lake_file.source == TLC
+    copy_format = TEXT if parquet else CSV
     counters: list[DuplicateLines] = []
     arrow_counts: list[ArrowCounts] = []  # a Parquet month's checks' counts, one per attempt
     gate = StagedMonthGate(
@@ -253,14 +255,14 @@ def load_month(
     def copy_chunks() -> Iterator[bytes]:  # called afresh for every attempt
         counters.append(DuplicateLines())
         progress = Progress(log, f"{key} load")
-        if lake_file.source != TLC:
+        if not parquet:
             lines = lake.copy_rows(spec, lake_file)
             return counting_duplicates(counting_lines(lines, progress), counters[-1])
         from taxi_assets.mechanics.arrow_counts import ArrowCounts  # pyarrow: Parquet only
 
         arrow_counts.append(ArrowCounts(spec, month, counters[-1]))
         rows = lake.copy_rows(spec, lake_file, arrow_counts[-1].add)
-        return counting_lines(rows, progress, header=False)
+        return counting_lines(rows, progress, header=copy_format.header)
 
     try:
         stats = writer.replace_month(
@@ -272,9 +274,9 @@ def load_month(
             log,
             lane,
             gate,
-            spec.parquet_columns if lake_file.source == TLC else None,
+            spec.parquet_columns if parquet else None,
             lake_file.rows * spec.table_bytes_per_row * HEADROOM,
-            TEXT if lake_file.source == TLC else CSV,
+            copy_format,
         )
         duplicates = counters[-1].extra_copies()
     except (BadSourceFileError, LoadRejectedError) as exc:  # the mirror may have corrected it
