@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -440,23 +440,22 @@ def test_a_retry_storm_stays_within_its_bound(cli_env: dict, mirror_dir: Path, t
     assert settled_runs(home) is None  # creates the storage before two processes race to
     with serve_faulty(mirror_dir, Fault("status", status=503)) as (url, log):
         env = {**cli_env, "TAXI_SOURCE_URL": url, "TAXI_FAULT_PAUSE_MARKER": str(tmp_path / "x")}
-        with daemon(env, tmp_path / "daemon"):
-            # The retry consumer ignores failures older than its first pass (Dagster's
-            # event_log_consumer.py starts a missing cursor at the newest event), so a run that
-            # fails before that pass is never retried: launch only once it has made it.
-            wait_for(lambda: retry_consumer_started(home), "the daemon's retry consumer", 120, 1)
+        daemon_logs = tmp_path / "daemon"
+        with daemon(env, home, daemon_logs):
             launch_storm(env)
             try:
                 runs = wait_for(lambda: settled_runs(home), "the runs to settle", 300, every=1)
             except AssertionError as exc:  # say what the daemon did
-                raise AssertionError(f"{exc}\n{retry_state(home, tmp_path / 'daemon')}") from None
+                raise AssertionError(f"{exc}\n{retry_state(home, daemon_logs)}") from None
     assert len(runs) == 1 + RUN_RETRIES
     assert log.count(MONTH_FILE) == HTTP_ATTEMPTS * (1 + STEP_RETRIES) * (1 + RUN_RETRIES)
 
 
 @contextlib.contextmanager
-def daemon(env: dict, log_dir: Path) -> Iterator[None]:
-    """The real dagster-daemon (run queue, run retries) serving the fault code location."""
+def daemon(env: dict, home: Path, log_dir: Path) -> Iterator[None]:
+    """The real dagster-daemon (run queue, run retries) serving the fault code location, once
+    its retry consumer has made its first pass: Dagster's event_log_consumer.py starts a
+    missing cursor at the newest event, so a run failing before that pass is never retried."""
     log_dir.mkdir()
     process = subprocess.Popen(
         [f"{DAGSTER}-daemon", "run", "-m", "taxi_testkit.fault_definitions"],
@@ -466,6 +465,8 @@ def daemon(env: dict, log_dir: Path) -> Iterator[None]:
         start_new_session=True,
     )
     try:
+        failures = _create_cursor_key(dg.DagsterEventType.RUN_FAILURE)
+        wait_for(lambda: failures in retry_cursors(home), "the daemon's retry consumer", 120, 1)
         yield
     finally:
         kill_group(process, signal.SIGTERM)
@@ -479,20 +480,19 @@ def launch_storm(env: dict) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def retry_consumer_started(home: Path) -> bool:
-    """Whether the daemon's retry consumer has stored its cursor for run failures."""
-    key = _create_cursor_key(dg.DagsterEventType.RUN_FAILURE)
+def retry_cursors(home: Path) -> Mapping[str, str]:
+    """The cursors the daemon's retry consumer has stored, by Dagster's own key names."""
+    keys = {_create_cursor_key(event_type) for event_type in DAGSTER_EVENT_TYPES}
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        return bool(instance.daemon_cursor_storage.get_cursor_values({key}))
+        return instance.daemon_cursor_storage.get_cursor_values(keys)
 
 
 def retry_state(home: Path, log_dir: Path) -> str:
     """The runs and their tags, the retry consumer's cursors, the daemons' last heartbeats and
     the daemon's own log lines: what tells a retry never started from one that failed."""
-    keys = {_create_cursor_key(event_type) for event_type in DAGSTER_EVENT_TYPES}
+    cursors = retry_cursors(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = [f"{r.run_id[:8]} {r.status.value} {r.tags}" for r in instance.get_runs()]
-        cursors = instance.daemon_cursor_storage.get_cursor_values(keys)
         beats = {kind: beat.timestamp for kind, beat in instance.get_daemon_heartbeats().items()}
     lines = (log_dir / "daemon.txt").read_text(errors="replace").splitlines()
     own = [line for line in lines if "dagster.daemon" in line or "code_server" in line]
