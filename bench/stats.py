@@ -2,8 +2,13 @@
 
 import os
 import platform
+import resource
 import statistics
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -60,6 +65,71 @@ def memory_verdict(small: dict, large: dict) -> dict:
 def load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages, as `uptime` prints them."""
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def busy_core_seconds() -> float:
+    """Core-seconds the whole machine has been busy since boot (/proc/stat): every process's
+    CPU, the Postgres backends' included. The difference over a command is the CPU work it
+    caused, which on a machine of N cores must fit in N times the seconds a target allows."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:9]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _postmaster_stat(db_url: str) -> Path | None:
+    """/proc/<pid>/stat of the server's postmaster when it runs on this machine, else None."""
+    with psycopg.connect(db_url) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        try:
+            parent = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:  # a server on another machine
+            return None
+    return Path(f"/proc/{parent}/stat")
+
+
+def _cpu_totals(postmaster: Path | None) -> dict[str, float]:
+    tick = os.sysconf("SC_CLK_TCK")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals = {
+        "busy_core_seconds": busy_core_seconds(),
+        "children_core_seconds": children.ru_utime + children.ru_stime,
+    }
+    if postmaster is not None:  # cutime and cstime: the backends it has reaped
+        fields = postmaster.read_text().rsplit(")", 1)[1].split()
+        totals["postgres_core_seconds"] = (int(fields[13]) + int(fields[14])) / tick
+    return totals
+
+
+def _sessions_ended(db_url: str, timeout: float = 10.0) -> None:
+    """Wait until the database's other client sessions are gone: a backend's CPU reaches its
+    postmaster's figures only once the backend has exited and been reaped, a moment after
+    its client closed the connection."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchone()[0]  # type: ignore[index]
+            if not others:
+                break
+            time.sleep(0.05)
+    time.sleep(0.1)  # the postmaster reaps an exited backend at once; this covers the gap
+
+
+@contextmanager
+def cpu_work(db_url: str) -> Iterator[dict[str, float]]:
+    """The CPU a command caused, filled in when the block ends: the whole machine's, the
+    processes this one waited for (the command's tree), and the local server's backends that
+    ended meanwhile (a load's connections close when it ends)."""
+    postmaster = _postmaster_stat(db_url)
+    figures: dict[str, float] = {}
+    start = _cpu_totals(postmaster)
+    yield figures
+    _sessions_ended(db_url)
+    end = _cpu_totals(postmaster)
+    figures.update({name: round(end[name] - start[name], 1) for name in start})
 
 
 def machine(db_url: str) -> dict:

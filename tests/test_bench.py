@@ -111,6 +111,9 @@ def test_the_scale_bench_loads_the_course_set_beside_psql(tmp_path: Path) -> Non
     assert results["warehouse"]["rows"] == results["rows"] and results["months"] == 12
     assert set(results["rows"]) == {"fhv"} and len(results["course_seconds_each_rep"]) == 2
     assert results["one_stream"]["seconds"] > 0 and results["two_streams"]["seconds"] > 0
+    cpu = results["course"]
+    assert cpu["busy_core_seconds"] > 0 and cpu["postgres_core_seconds"] > 0
+    assert cpu["children_core_seconds"] > 0 and "CPU work, core-seconds" in printed
     assert results["course"]["peak_process_rss_mb"] > results["import_footprint_mb"] / 2
     assert "ratios: course / one stream" in printed
     assert results["database"] not in bench_databases()  # the throwaway database is gone
