@@ -40,7 +40,16 @@ _log = logging.getLogger("bench.scale")
 PARENTS = {"yellow": "yellow_taxi", "green": "green_taxi", "fhv": "fhv_taxi"}
 
 
-TARGETS = {"course": 0.8, "2021q1": 1.2}  # the issue's bound on course / one stream, at scale 1.0
+# Issue 23's bounds on our command over the one-stream `psql` sum: the course's set at scale
+# 0.2 and at 1.0, the three 2021 months at full size.
+TARGETS = {("course", 0.2): 0.9, ("course", 1.0): 0.8, ("2021q1", 1.0): 1.2}
+
+
+def target(r: dict) -> tuple[float, float]:
+    """(bound, scale it is set at): the run's own scale's, else the nearest one below it."""
+    scales = sorted(scale for name, scale in TARGETS if name == r["set"])
+    scale = max([s for s in scales if s <= r["scale"]], default=scales[0])
+    return TARGETS[(r["set"], scale)], scale
 
 
 def quarter_command(sizes: dict[str, dict[str, int]]) -> list[str]:
@@ -243,7 +252,7 @@ def render(r: dict) -> str:
         f"each rep (s): course {r['course_seconds_each_rep']}, one stream "
         f"{r['one_stream_seconds_each_rep']}, two streams {r['two_streams_seconds_each_rep']}",
         f"ratios: course / one stream {course['seconds'] / one:.2f} (target <= "
-        f"{TARGETS[r['set']]} at scale 1.0); "
+        f"{target(r)[0]} at scale {target(r)[1]}); "
         f"course / two streams {course['seconds'] / two:.2f}; two / one {two / one:.2f}",
         *([f"analytics: month by month {r['analytics']['month_by_month_seconds']} s, one "
            f"dbt build --full-refresh {r['analytics']['full_refresh_seconds']} s, ratio "
@@ -258,7 +267,7 @@ def render(r: dict) -> str:
 def cpu_line(r: dict) -> str:
     """The CPU work each side caused on the whole machine, beside what the target allows."""
     cores, one = os.cpu_count() or 1, r["one_stream"]["seconds"]
-    bound = TARGETS[r["set"]]
+    bound = target(r)[0]
     sides = [
         f"{name.replace('_', ' ')} {r[name]['busy_core_seconds']} (its processes "
         f"{r[name]['children_core_seconds']}, Postgres {r[name].get('postgres_core_seconds')})"
