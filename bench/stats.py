@@ -79,13 +79,14 @@ def busy_core_seconds() -> float:
 
 def _postmaster_stat(db_url: str) -> Path | None:
     """/proc/<pid>/stat of the server's postmaster when it runs on this machine, else None."""
-    with psycopg.connect(db_url) as conn:
+    with psycopg.connect(db_url) as conn:  # read while the backend lives
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-        try:
-            parent = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1]
-        except OSError:  # a server on another machine
+        try:  # a server on another machine has no such local process, or an unrelated one
+            stat = Path(f"/proc/{backend}/stat").read_text()
+        except OSError:
             return None
-    return Path(f"/proc/{parent}/stat")
+    name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+    return Path(f"/proc/{fields[1]}/stat") if name == "postgres" else None
 
 
 def _cpu_totals(postmaster: Path | None) -> dict[str, float]:
