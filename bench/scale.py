@@ -234,6 +234,7 @@ def median_rep(figures: list[dict]) -> dict:
 def render(r: dict) -> str:
     """The closing summary."""
     total, course = sum(r["rows"].values()), r["course"]
+    bound, bound_scale = target(r)
     one, two = r["one_stream"]["seconds"], r["two_streams"]["seconds"]
     time_lines = [f"  {k}: {v}" for k, v in course["time"].items()]
     return "\n".join([
@@ -251,23 +252,22 @@ def render(r: dict) -> str:
         f"{r['two_streams']['load_average_before']})",
         f"each rep (s): course {r['course_seconds_each_rep']}, one stream "
         f"{r['one_stream_seconds_each_rep']}, two streams {r['two_streams_seconds_each_rep']}",
-        f"ratios: course / one stream {course['seconds'] / one:.2f} (target <= "
-        f"{target(r)[0]} at scale {target(r)[1]}); "
+        f"ratios: course / one stream {course['seconds'] / one:.2f} (target <= {bound} at "
+        f"scale {bound_scale}); "
         f"course / two streams {course['seconds'] / two:.2f}; two / one {two / one:.2f}",
         *([f"analytics: month by month {r['analytics']['month_by_month_seconds']} s, one "
            f"dbt build --full-refresh {r['analytics']['full_refresh_seconds']} s, ratio "
            f"{r['analytics']['ratio']} (target <= 1.2; load average "
            f"{r['analytics']['load_average_before']} -> {r['analytics']['load_average_after']})"]
           if "analytics" in r else []),
-        cpu_line(r),
+        cpu_line(r, bound),
         f"load average at the end: {r['load_average_end']}",
     ])  # fmt: skip
 
 
-def cpu_line(r: dict) -> str:
+def cpu_line(r: dict, bound: float) -> str:
     """The CPU work each side caused on the whole machine, beside what the target allows."""
     cores, one = os.cpu_count() or 1, r["one_stream"]["seconds"]
-    bound = target(r)[0]
     sides = [
         f"{name.replace('_', ' ')} {r[name]['busy_core_seconds']} (its processes "
         f"{r[name]['children_core_seconds']}, Postgres {r[name].get('postgres_core_seconds')})"

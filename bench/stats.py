@@ -8,8 +8,8 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+import psutil
 import psycopg
 
 TARGETS = {  # ratio name: (numerator, denominator, comparison, bound)
@@ -68,37 +68,33 @@ def load_average() -> list[float]:
 
 
 def busy_core_seconds() -> float:
-    """Core-seconds the whole machine has been busy since boot (/proc/stat): every process's
-    CPU, the Postgres backends' included. The difference over a command is the CPU work it
-    caused, which on a machine of N cores must fit in N times the seconds a target allows."""
-    with open("/proc/stat") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:9]]
-    idle = fields[3] + fields[4]  # idle and iowait
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+    """Core-seconds the whole machine has been busy since boot: every process's CPU, the
+    Postgres backends' included. The difference over a command is the CPU work it caused,
+    which on a machine of N cores must fit in N times the seconds a target allows."""
+    t = psutil.cpu_times()  # on Linux guest time is already inside user
+    return t.user + t.nice + t.system + t.irq + t.softirq + t.steal
 
 
-def _postmaster_stat(db_url: str) -> Path | None:
-    """/proc/<pid>/stat of the server's postmaster when it runs on this machine, else None."""
-    with psycopg.connect(db_url) as conn:  # read while the backend lives
+def _postmaster(db_url: str) -> psutil.Process | None:
+    """The server's postmaster when it runs on this machine, else None."""
+    with psycopg.connect(db_url) as conn:  # ask while the backend lives
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
         try:  # a server on another machine has no such local process, or an unrelated one
-            stat = Path(f"/proc/{backend}/stat").read_text()
-        except OSError:
+            process = psutil.Process(backend)
+            return process.parent() if process.name() == "postgres" else None
+        except psutil.Error:
             return None
-    name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
-    return Path(f"/proc/{fields[1]}/stat") if name == "postgres" else None
 
 
-def _cpu_totals(postmaster: Path | None) -> dict[str, float]:
-    tick = os.sysconf("SC_CLK_TCK")
+def _cpu_totals(postmaster: psutil.Process | None) -> dict[str, float]:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     totals = {
         "busy_core_seconds": busy_core_seconds(),
         "children_core_seconds": children.ru_utime + children.ru_stime,
     }
-    if postmaster is not None:  # cutime and cstime: the backends it has reaped
-        fields = postmaster.read_text().rsplit(")", 1)[1].split()
-        totals["postgres_core_seconds"] = (int(fields[13]) + int(fields[14])) / tick
+    if postmaster is not None:  # the CPU of the backends it has reaped
+        times = postmaster.cpu_times()
+        totals["postgres_core_seconds"] = times.children_user + times.children_system
     return totals
 
 
@@ -124,7 +120,7 @@ def cpu_work(db_url: str) -> Iterator[dict[str, float]]:
     """The CPU a command caused, filled in when the block ends: the whole machine's, the
     processes this one waited for (the command's tree), and the local server's backends that
     ended meanwhile (a load's connections close when it ends)."""
-    postmaster = _postmaster_stat(db_url)
+    postmaster = _postmaster(db_url)
     figures: dict[str, float] = {}
     start = _cpu_totals(postmaster)
     yield figures
